@@ -1,0 +1,21 @@
+/* Subcommands of the sluice executable. Each returns the process exit code:
+ *   0  success
+ *   1  runtime failure (PostgreSQL or Kafka gave up, retries exhausted)
+ *   2  usage or configuration error
+ *   3  a message could not be decoded or applied; the worker stopped before
+ *      it and committed nothing past it */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#define SLUICE_EXIT_OK 0
+#define SLUICE_EXIT_RUNTIME 1
+#define SLUICE_EXIT_USAGE 2
+#define SLUICE_EXIT_POISON 3
+
+int sluice_cli_run(int argc, char **argv);
+int sluice_cli_check(int argc, char **argv);
+int sluice_cli_decode(int argc, char **argv);
+
+const char *sluice_version(void);
+
+#endif

@@ -1,0 +1,81 @@
+/* Worker configuration: one JSON file plus SLUICE_* environment overrides,
+ * validated against a declarative key table (sluice_config_keys). */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sluice/error.h"
+
+typedef struct {
+    char *key;
+    char *value;
+} sluice_kv_t;
+
+typedef struct {
+    /* kafka.*: librdkafka properties, passed through as they are */
+    sluice_kv_t *kafka;
+    size_t nkafka;
+
+    char *pg_conninfo; /* postgres.conninfo */
+
+    char **topics; /* topics: names, or ^regex patterns */
+    size_t ntopics;
+
+    char *mirror_schema;        /* mirror.schema */
+    sluice_kv_t *mirror_tables; /* mirror.tables: topic -> schema.table */
+    size_t nmirror_tables;
+
+    long batch_max_events; /* batch.max_events */
+    long batch_max_ms;     /* batch.max_ms */
+
+    char *unavailable_placeholder; /* decode.unavailable_placeholder */
+
+    char *source_path; /* file the config came from ("" for none) */
+} sluice_config_t;
+
+typedef enum {
+    SLUICE_CFG_STRING,
+    SLUICE_CFG_INT,
+    SLUICE_CFG_STRING_LIST,
+    SLUICE_CFG_STRING_MAP
+} sluice_config_type_t;
+
+typedef struct {
+    const char *key;     /* dotted path in the JSON file */
+    sluice_config_type_t type;
+    const char *def;     /* default as text, NULL when required or empty */
+    int required;
+    const char *env;     /* environment override, NULL if none */
+    const char *doc;     /* one line */
+    long min, max;       /* for integers */
+} sluice_config_key_t;
+
+/* The declarative table, terminated by an entry with key == NULL. */
+extern const sluice_config_key_t sluice_config_keys[];
+
+/* Loads path (may be NULL: environment only), applies environment overrides
+ * and validates. Returns NULL with a SLUICE_ERR_FATAL message naming the key
+ * and the fix. Caller destroys. */
+sluice_config_t *sluice_config_load(const char *path, sluice_err_t *err);
+/* Same, from a JSON text already in memory (tests). */
+sluice_config_t *sluice_config_load_string(const char *json, const char *origin, sluice_err_t *err);
+void sluice_config_destroy(sluice_config_t *cfg);
+
+/* Value of a kafka.* property, NULL if unset. */
+const char *sluice_config_kafka_get(const sluice_config_t *cfg, const char *key);
+/* Target table for a topic from mirror.tables, NULL if not listed. */
+const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *topic);
+
+/* Prints the effective configuration with secrets masked (sluice check). */
+void sluice_config_print(const sluice_config_t *cfg, FILE *out);
+/* Prints the key table as documentation (sluice check --keys). */
+void sluice_config_print_keys(FILE *out);
+
+/* "host=db password=s3cret" -> "host=db password=*****" (also URIs). Caller frees. */
+char *sluice_config_mask_conninfo(const char *conninfo);
+/* Whether a librdkafka property holds a secret (sasl.password, ssl.key.password...). */
+int sluice_config_is_secret_key(const char *key);
+
+#endif

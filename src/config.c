@@ -1,0 +1,664 @@
+/* Configuration: the key table, JSON file parsing (jansson), SLUICE_*
+ * environment overrides and validation. Owns the meaning of every config key;
+ * it does not open connections (that is `sluice check`'s job in cli). */
+#include "sluice/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys with type STRING_MAP accept an object of string values; the kafka map
+ * is special: its own keys are librdkafka properties, checked by librdkafka
+ * when the consumer is created. */
+const sluice_config_key_t sluice_config_keys[] = {
+    {"kafka", SLUICE_CFG_STRING_MAP, NULL, 0, NULL,
+     "librdkafka properties passed through as they are (bootstrap.servers, group.id, security.protocol, ...)", 0, 0},
+    {"kafka.bootstrap.servers", SLUICE_CFG_STRING, NULL, 1, "SLUICE_KAFKA_BOOTSTRAP_SERVERS",
+     "Kafka brokers, host:port[,host:port...]", 0, 0},
+    {"kafka.group.id", SLUICE_CFG_STRING, NULL, 1, "SLUICE_KAFKA_GROUP_ID",
+     "consumer group shared by all workers of one deployment; also the ledger's group_id", 0, 0},
+    {"postgres.conninfo", SLUICE_CFG_STRING, NULL, 1, "SLUICE_POSTGRES_CONNINFO",
+     "libpq connection string of the target database (key=value or postgresql:// URI)", 0, 0},
+    {"topics", SLUICE_CFG_STRING_LIST, NULL, 1, "SLUICE_TOPICS",
+     "topics to consume: names, or ^regex patterns (environment: comma-separated)", 0, 0},
+    {"mirror.schema", SLUICE_CFG_STRING, "public", 0, "SLUICE_MIRROR_SCHEMA",
+     "PostgreSQL schema of mirrored tables: topic prefix.schema.table -> <mirror.schema>.<table>", 0, 0},
+    {"mirror.tables", SLUICE_CFG_STRING_MAP, NULL, 0, NULL,
+     "per-topic target table overrides: {\"<topic>\": \"<schema>.<table>\"}", 0, 0},
+    {"batch.max_events", SLUICE_CFG_INT, "5000", 0, "SLUICE_BATCH_MAX_EVENTS",
+     "most events applied in one PostgreSQL transaction", 1, 1000000},
+    {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
+     "longest time a batch collects events before it is applied (ms)", 1, 600000},
+    {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,
+     "the connector's unavailable.value.placeholder (unchanged TOAST columns)", 0, 0},
+    {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
+};
+
+static const sluice_config_key_t *find_key(const char *key)
+{
+    const sluice_config_key_t *k;
+
+    for (k = sluice_config_keys; k->key; k++)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    return NULL;
+}
+
+static int kv_set(sluice_kv_t **arr, size_t *n, const char *key, const char *value)
+{
+    sluice_kv_t *grown;
+    size_t i;
+
+    for (i = 0; i < *n; i++) {
+        if (strcmp((*arr)[i].key, key) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return -1;
+            free((*arr)[i].value);
+            (*arr)[i].value = v;
+            return 0;
+        }
+    }
+    grown = realloc(*arr, (*n + 1) * sizeof(**arr));
+    if (!grown)
+        return -1;
+    *arr = grown;
+    grown[*n].key = strdup(key);
+    grown[*n].value = strdup(value);
+    if (!grown[*n].key || !grown[*n].value) {
+        free(grown[*n].key);
+        free(grown[*n].value);
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+static const char *kv_get(const sluice_kv_t *arr, size_t n, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(arr[i].key, key) == 0)
+            return arr[i].value;
+    return NULL;
+}
+
+static void kv_free(sluice_kv_t *arr, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(arr[i].key);
+        free(arr[i].value);
+    }
+    free(arr);
+}
+
+void sluice_config_destroy(sluice_config_t *cfg)
+{
+    size_t i;
+
+    if (!cfg)
+        return;
+    kv_free(cfg->kafka, cfg->nkafka);
+    free(cfg->pg_conninfo);
+    for (i = 0; i < cfg->ntopics; i++)
+        free(cfg->topics[i]);
+    free(cfg->topics);
+    free(cfg->mirror_schema);
+    kv_free(cfg->mirror_tables, cfg->nmirror_tables);
+    free(cfg->unavailable_placeholder);
+    free(cfg->source_path);
+    free(cfg);
+}
+
+const char *sluice_config_kafka_get(const sluice_config_t *cfg, const char *key)
+{
+    return kv_get(cfg->kafka, cfg->nkafka, key);
+}
+
+const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *topic)
+{
+    return kv_get(cfg->mirror_tables, cfg->nmirror_tables, topic);
+}
+
+/* Kafka property values may be written as JSON strings, numbers or booleans;
+ * librdkafka wants text. */
+static int scalar_text(json_t *v, char *out, size_t outsz)
+{
+    if (json_is_string(v))
+        snprintf(out, outsz, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, outsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, outsz, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_real(v))
+        snprintf(out, outsz, "%g", json_real_value(v));
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_long(const char *key, const char *text, long min, long max, long *out,
+                      const char *origin, sluice_err_t *err)
+{
+    char *end;
+    long v = 0;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0')
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: %s must be an integer, got \"%s\" (%s)", key, text, origin);
+    if (v < min || v > max)
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: %s = %ld is out of range (allowed %ld..%ld, %s)", key, v, min,
+                              max, origin);
+    *out = v;
+    return 0;
+}
+
+static int store_string(sluice_config_t *cfg, const char *key, const char *value)
+{
+    char **slot = NULL;
+
+    if (strcmp(key, "postgres.conninfo") == 0)
+        slot = &cfg->pg_conninfo;
+    else if (strcmp(key, "mirror.schema") == 0)
+        slot = &cfg->mirror_schema;
+    else if (strcmp(key, "decode.unavailable_placeholder") == 0)
+        slot = &cfg->unavailable_placeholder;
+    else if (strncmp(key, "kafka.", 6) == 0)
+        return kv_set(&cfg->kafka, &cfg->nkafka, key + 6, value);
+    if (!slot)
+        return -1;
+    free(*slot);
+    *slot = strdup(value);
+    return *slot ? 0 : -1;
+}
+
+static int store_int(sluice_config_t *cfg, const sluice_config_key_t *k, const char *text,
+                     const char *origin, sluice_err_t *err)
+{
+    long v = 0;
+
+    if (parse_long(k->key, text, k->min, k->max, &v, origin, err) < 0)
+        return -1;
+    if (strcmp(k->key, "batch.max_events") == 0)
+        cfg->batch_max_events = v;
+    else if (strcmp(k->key, "batch.max_ms") == 0)
+        cfg->batch_max_ms = v;
+    return 0;
+}
+
+static int add_topic(sluice_config_t *cfg, const char *t)
+{
+    char **grown = realloc(cfg->topics, (cfg->ntopics + 1) * sizeof(*grown));
+
+    if (!grown)
+        return -1;
+    cfg->topics = grown;
+    grown[cfg->ntopics] = strdup(t);
+    if (!grown[cfg->ntopics])
+        return -1;
+    cfg->ntopics++;
+    return 0;
+}
+
+static void clear_topics(sluice_config_t *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntopics; i++)
+        free(cfg->topics[i]);
+    free(cfg->topics);
+    cfg->topics = NULL;
+    cfg->ntopics = 0;
+}
+
+static const char *json_type_name(json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "unknown";
+}
+
+static void known_keys_hint(const char *prefix, char *out, size_t outsz)
+{
+    const sluice_config_key_t *k;
+    size_t plen = strlen(prefix), used = 0;
+
+    out[0] = '\0';
+    for (k = sluice_config_keys; k->key; k++) {
+        int n;
+        if (strncmp(k->key, prefix, plen) != 0 || strncmp(k->key, "kafka.", 6) == 0)
+            continue;
+        n = snprintf(out + used, outsz - used, "%s%s", used ? ", " : "", k->key);
+        if (n < 0 || (size_t)n >= outsz - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Walks one JSON object level; `prefix` is the dotted path so far. */
+static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const char *origin,
+                sluice_err_t *err)
+{
+    const char *name;
+    json_t *v;
+
+    json_object_foreach(obj, name, v) {
+        char path[256];
+        const sluice_config_key_t *k;
+        char text[1024];
+
+        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+        k = find_key(path);
+        if (!k) {
+            /* an object that only groups keys: mirror, batch, postgres... */
+            char hint[512];
+            snprintf(hint, sizeof(hint), "%s.", path);
+            known_keys_hint(hint, text, sizeof(text));
+            if (text[0] && json_is_object(v)) {
+                if (walk(cfg, v, path, origin, err) < 0)
+                    return -1;
+                continue;
+            }
+            known_keys_hint("", text, sizeof(text));
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: unknown key \"%s\" in %s (known keys: kafka.<librdkafka "
+                                  "property>, %s)",
+                                  path, origin, text);
+        }
+        switch (k->type) {
+        case SLUICE_CFG_STRING:
+            if (!json_is_string(v))
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s must be a string, got %s (%s)", path,
+                                      json_type_name(v), origin);
+            if (store_string(cfg, path, json_string_value(v)) < 0)
+                goto oom;
+            break;
+        case SLUICE_CFG_INT:
+            if (json_is_integer(v)) {
+                snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            } else if (json_is_string(v)) {
+                snprintf(text, sizeof(text), "%s", json_string_value(v));
+            } else {
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s must be an integer, got %s (%s)", path,
+                                      json_type_name(v), origin);
+            }
+            if (store_int(cfg, k, text, origin, err) < 0)
+                return -1;
+            break;
+        case SLUICE_CFG_STRING_LIST: {
+            size_t i;
+            json_t *item;
+            if (json_is_string(v)) {
+                clear_topics(cfg);
+                if (add_topic(cfg, json_string_value(v)) < 0)
+                    goto oom;
+                break;
+            }
+            if (!json_is_array(v))
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s must be an array of strings, got %s (%s)", path,
+                                      json_type_name(v), origin);
+            clear_topics(cfg);
+            json_array_foreach(v, i, item) {
+                if (!json_is_string(item) || !*json_string_value(item))
+                    return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                          "config: %s[%zu] must be a non-empty string (%s)", path,
+                                          i, origin);
+                if (add_topic(cfg, json_string_value(item)) < 0)
+                    goto oom;
+            }
+            break;
+        }
+        case SLUICE_CFG_STRING_MAP: {
+            const char *mk;
+            json_t *mv;
+            if (!json_is_object(v))
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s must be an object, got %s (%s)", path,
+                                      json_type_name(v), origin);
+            json_object_foreach(v, mk, mv) {
+                if (scalar_text(mv, text, sizeof(text)) < 0)
+                    return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                          "config: %s.%s must be a string, number or boolean, got "
+                                          "%s (%s)",
+                                          path, mk, json_type_name(mv), origin);
+                if (strcmp(path, "kafka") == 0) {
+                    if (kv_set(&cfg->kafka, &cfg->nkafka, mk, text) < 0)
+                        goto oom;
+                } else if (kv_set(&cfg->mirror_tables, &cfg->nmirror_tables, mk, text) < 0) {
+                    goto oom;
+                }
+            }
+            break;
+        }
+        }
+    }
+    return 0;
+oom:
+    return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+}
+
+static int apply_env(sluice_config_t *cfg, sluice_err_t *err)
+{
+    const sluice_config_key_t *k;
+
+    for (k = sluice_config_keys; k->key; k++) {
+        const char *v;
+        char origin[128];
+
+        if (!k->env || !(v = getenv(k->env)))
+            continue;
+        snprintf(origin, sizeof(origin), "environment %s", k->env);
+        switch (k->type) {
+        case SLUICE_CFG_STRING:
+            if (store_string(cfg, k->key, v) < 0)
+                return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+            break;
+        case SLUICE_CFG_INT:
+            if (store_int(cfg, k, v, origin, err) < 0)
+                return -1;
+            break;
+        case SLUICE_CFG_STRING_LIST: {
+            char *copy = strdup(v), *save = NULL, *tok;
+            if (!copy)
+                return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+            clear_topics(cfg);
+            for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                while (isspace((unsigned char)*tok))
+                    tok++;
+                if (*tok && add_topic(cfg, tok) < 0) {
+                    free(copy);
+                    return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+                }
+            }
+            free(copy);
+            break;
+        }
+        case SLUICE_CFG_STRING_MAP:
+            break;
+        }
+    }
+    return 0;
+}
+
+static int apply_defaults(sluice_config_t *cfg, sluice_err_t *err)
+{
+    const sluice_config_key_t *k;
+
+    for (k = sluice_config_keys; k->key; k++) {
+        if (!k->def)
+            continue;
+        if (k->type == SLUICE_CFG_INT) {
+            if (store_int(cfg, k, k->def, "default", err) < 0)
+                return -1;
+        } else if (k->type == SLUICE_CFG_STRING) {
+            if (store_string(cfg, k->key, k->def) < 0)
+                return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+        }
+    }
+    return 0;
+}
+
+static int validate(sluice_config_t *cfg, sluice_err_t *err)
+{
+    const sluice_config_key_t *k;
+    size_t i;
+
+    for (k = sluice_config_keys; k->key; k++) {
+        int missing = 0;
+        if (!k->required)
+            continue;
+        if (strcmp(k->key, "topics") == 0)
+            missing = cfg->ntopics == 0;
+        else if (strncmp(k->key, "kafka.", 6) == 0)
+            missing = !sluice_config_kafka_get(cfg, k->key + 6) ||
+                      !*sluice_config_kafka_get(cfg, k->key + 6);
+        else if (strcmp(k->key, "postgres.conninfo") == 0)
+            missing = !cfg->pg_conninfo || !*cfg->pg_conninfo;
+        if (missing)
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: %s is missing (set it in %s or %s)", k->key,
+                                  cfg->source_path && *cfg->source_path ? cfg->source_path
+                                                                        : "the config file",
+                                  k->env ? k->env : "the config file");
+    }
+    if (!cfg->mirror_schema || !*cfg->mirror_schema)
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: mirror.schema must not be empty (omit it for \"public\")");
+    for (i = 0; i < cfg->nmirror_tables; i++) {
+        const char *dot = strchr(cfg->mirror_tables[i].value, '.');
+        if (!dot || dot == cfg->mirror_tables[i].value || !dot[1] || strchr(dot + 1, '.'))
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: mirror.tables[\"%s\"] = \"%s\" must be "
+                                  "\"schema.table\"",
+                                  cfg->mirror_tables[i].key, cfg->mirror_tables[i].value);
+    }
+    if (!cfg->unavailable_placeholder || !*cfg->unavailable_placeholder)
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: decode.unavailable_placeholder must not be empty");
+    /* Offsets are Sluice's to manage: refuse settings that would let
+     * librdkafka commit or store offsets behind the ledger's back. */
+    {
+        const char *v = sluice_config_kafka_get(cfg, "enable.auto.commit");
+        if (v && strcmp(v, "false") != 0)
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: kafka.enable.auto.commit must stay false: Sluice "
+                                  "commits offsets itself after the PostgreSQL commit (remove "
+                                  "the key)");
+        v = sluice_config_kafka_get(cfg, "enable.auto.offset.store");
+        if (v && strcmp(v, "false") != 0)
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: kafka.enable.auto.offset.store must stay false (remove "
+                                  "the key)");
+    }
+    return 0;
+}
+
+static sluice_config_t *load_json(json_t *root, const char *origin, sluice_err_t *err)
+{
+    sluice_config_t *cfg = calloc(1, sizeof(*cfg));
+
+    if (!cfg) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+        return NULL;
+    }
+    cfg->source_path = strdup(origin ? origin : "");
+    if (apply_defaults(cfg, err) < 0)
+        goto fail;
+    if (root) {
+        if (!json_is_object(root)) {
+            sluice_err_set(err, SLUICE_ERR_FATAL,
+                           "config: %s must hold a JSON object at the top level", origin);
+            goto fail;
+        }
+        if (walk(cfg, root, "", origin, err) < 0)
+            goto fail;
+    }
+    if (apply_env(cfg, err) < 0 || validate(cfg, err) < 0)
+        goto fail;
+    return cfg;
+fail:
+    sluice_config_destroy(cfg);
+    return NULL;
+}
+
+sluice_config_t *sluice_config_load_string(const char *text, const char *origin, sluice_err_t *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    sluice_config_t *cfg;
+
+    if (!root) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "config: %s is not valid JSON: %s (line %d, column %d)",
+                       origin, jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    cfg = load_json(root, origin, err);
+    json_decref(root);
+    return cfg;
+}
+
+sluice_config_t *sluice_config_load(const char *path, sluice_err_t *err)
+{
+    json_error_t jerr;
+    json_t *root;
+    sluice_config_t *cfg;
+
+    if (!path)
+        return load_json(NULL, "environment", err);
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (jerr.line <= 0 && jerr.position == 0)
+            sluice_err_set(err, SLUICE_ERR_FATAL, "config: cannot read %s: %s (check the path given to -c)",
+                           path, jerr.text);
+        else
+            sluice_err_set(err, SLUICE_ERR_FATAL,
+                           "config: %s is not valid JSON: %s (line %d, column %d)", path, jerr.text,
+                           jerr.line, jerr.column);
+        return NULL;
+    }
+    cfg = load_json(root, path, err);
+    json_decref(root);
+    return cfg;
+}
+
+int sluice_config_is_secret_key(const char *key)
+{
+    return strstr(key, "password") || strstr(key, "secret") || strstr(key, "sasl.oauthbearer.config") ||
+           strstr(key, "ssl.key.pem") || strstr(key, "basic.auth");
+}
+
+char *sluice_config_mask_conninfo(const char *conninfo)
+{
+    size_t len = strlen(conninfo);
+    char *out = malloc(len + 8);
+    const char *p;
+    char *o;
+
+    if (!out)
+        return NULL;
+    /* URI form: postgresql://user:secret@host -> postgresql://user:*****@host */
+    if (strncmp(conninfo, "postgres://", 11) == 0 || strncmp(conninfo, "postgresql://", 13) == 0) {
+        const char *scheme_end = strstr(conninfo, "://") + 3;
+        const char *at = strchr(scheme_end, '@');
+        const char *colon = at ? memchr(scheme_end, ':', (size_t)(at - scheme_end)) : NULL;
+        if (colon) {
+            size_t head = (size_t)(colon - conninfo) + 1;
+            memcpy(out, conninfo, head);
+            strcpy(out + head, "*****");
+            strcat(out, at);
+        } else {
+            strcpy(out, conninfo);
+        }
+        /* password=... as a query parameter */
+        {
+            char *q = strstr(out, "password=");
+            if (q) {
+                char *end = strchr(q, '&');
+                char tail[1024] = "";
+                if (end)
+                    snprintf(tail, sizeof(tail), "%s", end);
+                strcpy(q + 9, "*****");
+                strcat(out, tail);
+            }
+        }
+        return out;
+    }
+    /* key=value form */
+    o = out;
+    p = conninfo;
+    while (*p) {
+        if ((p == conninfo || isspace((unsigned char)p[-1])) && strncmp(p, "password", 8) == 0) {
+            const char *q = p + 8;
+            while (isspace((unsigned char)*q))
+                q++;
+            if (*q == '=') {
+                q++;
+                while (isspace((unsigned char)*q))
+                    q++;
+                memcpy(o, "password=*****", 14);
+                o += 14;
+                if (*q == '\'') {
+                    q++;
+                    while (*q && *q != '\'') {
+                        if (*q == '\\' && q[1])
+                            q++;
+                        q++;
+                    }
+                    if (*q == '\'')
+                        q++;
+                } else {
+                    while (*q && !isspace((unsigned char)*q))
+                        q++;
+                }
+                p = q;
+                continue;
+            }
+        }
+        *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+void sluice_config_print(const sluice_config_t *cfg, FILE *out)
+{
+    size_t i;
+    char *masked = sluice_config_mask_conninfo(cfg->pg_conninfo);
+
+    fprintf(out, "config: %s\n", cfg->source_path && *cfg->source_path ? cfg->source_path : "(environment)");
+    for (i = 0; i < cfg->nkafka; i++)
+        fprintf(out, "  kafka.%s = %s\n", cfg->kafka[i].key,
+                sluice_config_is_secret_key(cfg->kafka[i].key) ? "*****" : cfg->kafka[i].value);
+    fprintf(out, "  postgres.conninfo = %s\n", masked ? masked : "?");
+    for (i = 0; i < cfg->ntopics; i++)
+        fprintf(out, "  topics[%zu] = %s\n", i, cfg->topics[i]);
+    fprintf(out, "  mirror.schema = %s\n", cfg->mirror_schema);
+    for (i = 0; i < cfg->nmirror_tables; i++)
+        fprintf(out, "  mirror.tables[%s] = %s\n", cfg->mirror_tables[i].key,
+                cfg->mirror_tables[i].value);
+    fprintf(out, "  batch.max_events = %ld\n", cfg->batch_max_events);
+    fprintf(out, "  batch.max_ms = %ld\n", cfg->batch_max_ms);
+    fprintf(out, "  decode.unavailable_placeholder = %s\n", cfg->unavailable_placeholder);
+    free(masked);
+}
+
+void sluice_config_print_keys(FILE *out)
+{
+    const sluice_config_key_t *k;
+    static const char *type_names[] = {"string", "integer", "list of strings", "object"};
+
+    for (k = sluice_config_keys; k->key; k++) {
+        fprintf(out, "%-32s %-16s %s%s%s%s%s%s\n", k->key, type_names[k->type], k->doc,
+                k->required ? " [required]" : "", k->def ? " [default: " : "", k->def ? k->def : "",
+                k->def ? "]" : "", "");
+        if (k->env)
+            fprintf(out, "%-32s %-16s environment: %s\n", "", "", k->env);
+    }
+}

@@ -1,0 +1,1273 @@
+/* Debezium envelopes in Kafka Connect JsonConverter form -> sluice_event_t.
+ * Owns: envelope detection (with/without embedded schema), op/source/position
+ * parsing, mapping of Connect schema types and Debezium semantic names to
+ * value kinds, Decimal bytes -> text, and recognising the typed
+ * unchanged-TOAST placeholder. It does not route, apply, or decide what a
+ * placeholder means for SQL; a null Kafka value (tombstone) never gets here.
+ * Every string it produces lives in the event's arena. */
+#include "sluice/decode_json.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decode_json_int.h"
+
+#define DEFAULT_PLACEHOLDER "__debezium_unavailable_value"
+
+/* Debezium's MicroTimestamp encodings of PostgreSQL +/-infinity; passed
+ * through unchanged whatever the timestamp unit (see types.c). */
+#define DBZ_TS_POS_INFINITY INT64_C(9223372036825200000)
+#define DBZ_TS_NEG_INFINITY INT64_C(-9223372036832400000)
+
+/* Note for a later schema cache: the "schema" member of a message is the same
+ * bytes for every message of a table version. A cache keyed by a hash of
+ * those bytes could map to a pre-resolved decode plan (per column: kind,
+ * unit, scale) instead of re-reading the schema tree per message; it would
+ * hang off this struct, and conv() would take a plan node instead of a
+ * json_t schema. Today every message's schema is parsed by json_loadb. */
+struct sluice_json_decoder {
+    char *ph;          /* placeholder text (owned copy) */
+    size_t ph_len;
+    char *ph_b64;      /* base64 of the placeholder: bytea, bytea[] */
+    char ph_uuid[37];  /* UUID.nameUUIDFromBytes(placeholder): uuid[] */
+};
+
+/* One decode call: where we are, for error messages. */
+typedef struct {
+    sluice_json_decoder_t *dec;
+    sluice_event_t *ev;
+    sluice_err_t *err;
+    const char *what; /* "value" or "key" */
+    const char *row;  /* "after", "source", ... or NULL */
+    const char *col;  /* column name or NULL */
+} ctx_t;
+
+/* ---------------------------------------------------------------------- */
+/* errors */
+
+static int bad(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(ctx_t *c, const char *fmt, ...)
+{
+    char msg[SLUICE_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (c->row && c->col)
+        return sluice_err_set(c->err, SLUICE_ERR_PERMANENT, "debezium json %s: %s.%s: %s",
+                              c->what, c->row, c->col, msg);
+    if (c->row)
+        return sluice_err_set(c->err, SLUICE_ERR_PERMANENT, "debezium json %s: %s: %s",
+                              c->what, c->row, msg);
+    return sluice_err_set(c->err, SLUICE_ERR_PERMANENT, "debezium json %s: %s", c->what, msg);
+}
+
+static int nomem(ctx_t *c)
+{
+    return sluice_err_set(c->err, SLUICE_ERR_TRANSIENT,
+                          "debezium json %s: out of memory while decoding", c->what);
+}
+
+static const char *jtype(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "something unknown";
+}
+
+/* ---------------------------------------------------------------------- */
+/* base64, decimals, MD5 (shared helpers, see decode_json_int.h) */
+
+static int b64val(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+long sluice_decode_base64(const char *in, size_t len, unsigned char *out)
+{
+    size_t i, o = 0;
+
+    if (len % 4 != 0)
+        return -1;
+    for (i = 0; i < len; i += 4) {
+        int a = b64val((unsigned char)in[i]);
+        int b = b64val((unsigned char)in[i + 1]);
+        int cc = b64val((unsigned char)in[i + 2]);
+        int d = b64val((unsigned char)in[i + 3]);
+        int last = i + 4 == len;
+
+        if (a < 0 || b < 0)
+            return -1;
+        if (cc < 0 || d < 0) {
+            /* padding: only in the last quantum, "x=" or "==" */
+            if (!last || in[i + 3] != '=' || (cc < 0 && in[i + 2] != '='))
+                return -1;
+        }
+        out[o++] = (unsigned char)(a << 2 | b >> 4);
+        if (cc >= 0)
+            out[o++] = (unsigned char)((b & 15) << 4 | cc >> 2);
+        if (cc >= 0 && d >= 0)
+            out[o++] = (unsigned char)((cc & 3) << 6 | d);
+    }
+    return (long)o;
+}
+
+size_t sluice_decode_base64_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        out[o++] = abc[in[i] >> 2];
+        out[o++] = abc[(in[i] & 3) << 4 | in[i + 1] >> 4];
+        out[o++] = abc[(in[i + 1] & 15) << 2 | in[i + 2] >> 6];
+        out[o++] = abc[in[i + 2] & 63];
+    }
+    if (i < len) {
+        out[o++] = abc[in[i] >> 2];
+        if (i + 1 < len) {
+            out[o++] = abc[(in[i] & 3) << 4 | in[i + 1] >> 4];
+            out[o++] = abc[(in[i + 1] & 15) << 2];
+        } else {
+            out[o++] = abc[(in[i] & 3) << 4];
+            out[o++] = '=';
+        }
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+char *sluice_decode_decimal_text(sluice_arena_t *arena, const unsigned char *bytes, size_t n,
+                                 int32_t scale, size_t *out_len)
+{
+    int neg = n > 0 && (bytes[0] & 0x80);
+    unsigned char *mag;
+    char *digits, *text, *p;
+    size_t i, start = 0, nd = 0, cap, len, intlen;
+
+    if (scale > SLUICE_DECIMAL_SCALE_MAX || scale < -SLUICE_DECIMAL_SCALE_MAX)
+        return NULL;
+    /* magnitude, big-endian; two's complement negation for negatives */
+    mag = sluice_arena_alloc(arena, n ? n : 1);
+    cap = n * 3 + 10; /* 256^n < 10^(2.41 n + 1) */
+    digits = sluice_arena_alloc(arena, cap);
+    if (!mag || !digits)
+        return NULL;
+    memcpy(mag, bytes, n);
+    if (neg) {
+        unsigned carry = 1;
+        for (i = n; i-- > 0;) {
+            unsigned v = (unsigned char)~mag[i] + carry;
+            mag[i] = (unsigned char)v;
+            carry = v >> 8;
+        }
+    }
+    /* repeated division by 10^9, least significant chunk first */
+    while (start < n && mag[start] == 0)
+        start++;
+    while (start < n) {
+        uint64_t rem = 0;
+        int k;
+        for (i = start; i < n; i++) {
+            uint64_t cur = rem * 256 + mag[i];
+            mag[i] = (unsigned char)(cur / 1000000000u);
+            rem = cur % 1000000000u;
+        }
+        while (start < n && mag[start] == 0)
+            start++;
+        for (k = 0; k < 9 && (start < n || rem); k++) {
+            digits[nd++] = (char)('0' + rem % 10);
+            rem /= 10;
+        }
+    }
+    if (nd == 0) {
+        digits[nd++] = '0';
+        neg = 0;
+    }
+    /* digits[] is reversed; lay out sign, integer part, point, fraction */
+    if (scale <= 0) {
+        len = (size_t)neg + nd + (nd == 1 && digits[0] == '0' ? 0 : (size_t)-scale);
+        intlen = len - (size_t)neg;
+    } else {
+        intlen = nd > (size_t)scale ? nd - (size_t)scale : 1;
+        len = (size_t)neg + intlen + 1 + (size_t)scale;
+    }
+    text = sluice_arena_alloc(arena, len + 1);
+    if (!text)
+        return NULL;
+    p = text;
+    if (neg)
+        *p++ = '-';
+    if (scale <= 0) {
+        for (i = 0; i < nd; i++)
+            *p++ = digits[nd - 1 - i];
+        while ((size_t)(p - text) < len)
+            *p++ = '0';
+    } else {
+        size_t frac = (size_t)scale;
+        for (i = 0; i < intlen; i++) /* integer digit at position intlen-1-i+frac */
+            *p++ = intlen - 1 - i + frac < nd ? digits[intlen - 1 - i + frac] : '0';
+        *p++ = '.';
+        for (i = 0; i < frac; i++)
+            *p++ = frac - 1 - i < nd ? digits[frac - 1 - i] : '0';
+    }
+    *p = '\0';
+    *out_len = (size_t)(p - text);
+    return text;
+}
+
+static uint32_t rol(uint32_t x, unsigned s)
+{
+    return x << s | x >> (32 - s);
+}
+
+static void md5_block(uint32_t h[4], const unsigned char *blk)
+{
+    static const uint32_t K[64] = {
+        0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
+        0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
+        0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
+        0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
+        0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
+        0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
+        0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
+        0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+        0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
+        0xeb86d391};
+    static const unsigned char S[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
+    uint32_t m[16], a = h[0], b = h[1], cc = h[2], d = h[3];
+    unsigned i;
+
+    for (i = 0; i < 16; i++)
+        m[i] = (uint32_t)blk[4 * i] | (uint32_t)blk[4 * i + 1] << 8 |
+               (uint32_t)blk[4 * i + 2] << 16 | (uint32_t)blk[4 * i + 3] << 24;
+    for (i = 0; i < 64; i++) {
+        uint32_t f, t;
+        unsigned g;
+        if (i < 16) {
+            f = (b & cc) | (~b & d);
+            g = i;
+        } else if (i < 32) {
+            f = (d & b) | (~d & cc);
+            g = (5 * i + 1) % 16;
+        } else if (i < 48) {
+            f = b ^ cc ^ d;
+            g = (3 * i + 5) % 16;
+        } else {
+            f = cc ^ (b | ~d);
+            g = (7 * i) % 16;
+        }
+        t = d;
+        d = cc;
+        cc = b;
+        b = b + rol(a + f + K[i] + m[g], S[(i / 16) * 4 + i % 4]);
+        a = t;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += cc;
+    h[3] += d;
+}
+
+static void md5(const unsigned char *msg, size_t len, unsigned char out[16])
+{
+    uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+    unsigned char tail[128];
+    uint64_t bits = (uint64_t)len * 8;
+    size_t i, rest, tlen;
+
+    for (i = 0; i + 64 <= len; i += 64)
+        md5_block(h, msg + i);
+    rest = len - i;
+    memset(tail, 0, sizeof(tail));
+    memcpy(tail, msg + i, rest);
+    tail[rest] = 0x80;
+    tlen = rest + 9 <= 64 ? 64 : 128;
+    for (i = 0; i < 8; i++)
+        tail[tlen - 8 + i] = (unsigned char)(bits >> (8 * i));
+    md5_block(h, tail);
+    if (tlen == 128)
+        md5_block(h, tail + 64);
+    for (i = 0; i < 16; i++)
+        out[i] = (unsigned char)(h[i / 4] >> (8 * (i % 4)));
+}
+
+void sluice_decode_placeholder_uuid(const char *text, size_t len, char out[37])
+{
+    unsigned char d[16];
+    int i, o = 0;
+
+    md5((const unsigned char *)text, len, d);
+    d[6] = (unsigned char)((d[6] & 0x0f) | 0x30); /* version 3 */
+    d[8] = (unsigned char)((d[8] & 0x3f) | 0x80); /* IETF variant */
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        o += snprintf(out + o, 3, "%02x", d[i]);
+    }
+    out[o] = '\0';
+}
+
+/* ---------------------------------------------------------------------- */
+/* decoder lifecycle */
+
+sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts)
+{
+    const char *ph = opts && opts->unavailable_placeholder ? opts->unavailable_placeholder
+                                                            : DEFAULT_PLACEHOLDER;
+    sluice_json_decoder_t *dec = calloc(1, sizeof(*dec));
+
+    if (!dec)
+        return NULL;
+    dec->ph_len = strlen(ph);
+    dec->ph = malloc(dec->ph_len + 1);
+    dec->ph_b64 = malloc(4 * ((dec->ph_len + 2) / 3) + 1);
+    if (!dec->ph || !dec->ph_b64) {
+        sluice_json_decoder_destroy(dec);
+        return NULL;
+    }
+    memcpy(dec->ph, ph, dec->ph_len + 1);
+    sluice_decode_base64_encode((const unsigned char *)ph, dec->ph_len, dec->ph_b64);
+    sluice_decode_placeholder_uuid(ph, dec->ph_len, dec->ph_uuid);
+    return dec;
+}
+
+void sluice_json_decoder_destroy(sluice_json_decoder_t *dec)
+{
+    if (!dec)
+        return;
+    free(dec->ph);
+    free(dec->ph_b64);
+    free(dec);
+}
+
+/* ---------------------------------------------------------------------- */
+/* placeholder recognition (column level only, never inside arrays) */
+
+static int str_is(const json_t *j, const char *s, size_t len)
+{
+    return json_is_string(j) && json_string_length(j) == len &&
+           memcmp(json_string_value(j), s, len) == 0;
+}
+
+/* hstore in map mode: {"<ph>": "<ph>"} */
+static int map_is_placeholder(const sluice_json_decoder_t *dec, const json_t *obj)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(obj) || json_object_size(obj) != 1)
+        return 0;
+    json_object_foreach((json_t *)obj, k, v) {
+        if (strlen(k) != dec->ph_len || memcmp(k, dec->ph, dec->ph_len) != 0)
+            return 0;
+        return str_is(v, dec->ph, dec->ph_len);
+    }
+    return 0;
+}
+
+/* The string forms: text, base64 of the bytes (bytea without a schema), and
+ * hstore in json mode ('{"<ph>":"<ph>"}' as a string). */
+static int string_is_placeholder(const sluice_json_decoder_t *dec, const json_t *j)
+{
+    const char *s = json_string_value(j);
+    size_t len = json_string_length(j);
+    json_t *doc;
+    int yes;
+
+    if (len == dec->ph_len && memcmp(s, dec->ph, len) == 0)
+        return 1;
+    if (str_is(j, dec->ph_b64, strlen(dec->ph_b64)))
+        return 1;
+    if (len < 2 * dec->ph_len + 7 || len > 2 * dec->ph_len + 64 || s[0] != '{')
+        return 0;
+    doc = json_loadb(s, len, 0, NULL);
+    yes = doc && map_is_placeholder(dec, doc);
+    json_decref(doc);
+    return yes;
+}
+
+/* text[] / bytea[] / uuid[]: one element; int[]/bigint[]: the byte values */
+static int array_is_placeholder(const sluice_json_decoder_t *dec, const json_t *arr)
+{
+    size_t i, n = json_array_size(arr);
+
+    if (n == 1) {
+        const json_t *e = json_array_get(arr, 0);
+        return str_is(e, dec->ph, dec->ph_len) || str_is(e, dec->ph_b64, strlen(dec->ph_b64)) ||
+               str_is(e, dec->ph_uuid, 36);
+    }
+    if (n != dec->ph_len || n == 0)
+        return 0;
+    for (i = 0; i < n; i++) {
+        const json_t *e = json_array_get(arr, i);
+        if (!json_is_integer(e) || json_integer_value(e) != (unsigned char)dec->ph[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* value conversion */
+
+static int set_str(ctx_t *c, sluice_value_t *out, sluice_value_kind_t kind, const char *s,
+                   size_t len)
+{
+    char *p = sluice_arena_strndup(&c->ev->arena, s, len);
+
+    if (!p)
+        return nomem(c);
+    out->kind = kind;
+    out->u.s.ptr = p;
+    out->u.s.len = len;
+    return 0;
+}
+
+static int set_json_text(ctx_t *c, sluice_value_t *out, const json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc;
+
+    if (!text)
+        return nomem(c);
+    rc = set_str(c, out, SLUICE_VAL_JSON, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* Base64 string -> bytes in the arena. */
+static int get_bytes(ctx_t *c, const json_t *j, unsigned char **bytes, size_t *n)
+{
+    const char *s = json_string_value(j);
+    size_t len = json_string_length(j);
+    unsigned char *b;
+    long got;
+
+    b = sluice_arena_alloc(&c->ev->arena, len / 4 * 3 + 1);
+    if (!b)
+        return nomem(c);
+    got = sluice_decode_base64(s, len, b);
+    if (got < 0)
+        return bad(c, "bytes value is not valid base64 (%zu characters%s); the message is "
+                      "corrupt or was not written by JsonConverter",
+                   len, len % 4 ? ", not a multiple of 4: truncated?" : "");
+    b[got] = '\0';
+    *bytes = b;
+    *n = (size_t)got;
+    return 0;
+}
+
+static int parse_scale(ctx_t *c, const json_t *schema, int32_t *scale)
+{
+    const json_t *params = json_object_get(schema, "parameters");
+    const json_t *s = json_object_get(params, "scale");
+    long long v;
+    char *end;
+
+    if (json_is_integer(s)) {
+        v = json_integer_value(s);
+    } else if (json_is_string(s)) {
+        v = strtoll(json_string_value(s), &end, 10);
+        if (end == json_string_value(s) || *end)
+            return bad(c, "Decimal schema parameter scale \"%s\" is not an integer",
+                       json_string_value(s));
+    } else {
+        return bad(c, "Decimal schema has no parameters.scale; cannot place the decimal point");
+    }
+    if (v > SLUICE_DECIMAL_SCALE_MAX || v < -SLUICE_DECIMAL_SCALE_MAX)
+        return bad(c, "Decimal scale %lld is out of range", v);
+    *scale = (int32_t)v;
+    return 0;
+}
+
+static int decimal_from_bytes(ctx_t *c, const unsigned char *b, size_t n, int32_t scale,
+                              sluice_value_t *out)
+{
+    size_t len;
+    char *text = sluice_decode_decimal_text(&c->ev->arena, b, n, scale, &len);
+
+    if (!text)
+        return nomem(c);
+    out->kind = SLUICE_VAL_DECIMAL;
+    out->u.s.ptr = text;
+    out->u.s.len = len;
+    return 0;
+}
+
+/* decimal.format=NUMERIC: the JSON number is the value. jansson keeps only a
+ * double for reals, so digits beyond ~17 significant ones are lost; with the
+ * schema's scale the text still gets exactly `scale` fraction digits. */
+static int decimal_from_number(ctx_t *c, const json_t *j, int32_t scale, sluice_value_t *out)
+{
+    char tmp[512];
+    int n;
+
+    if (json_is_integer(j) && scale > 0 && scale <= 400)
+        n = snprintf(tmp, sizeof(tmp), "%lld.%0*d", (long long)json_integer_value(j), scale, 0);
+    else if (json_is_integer(j))
+        n = snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(j));
+    else if (scale >= 0 && scale <= 40)
+        n = snprintf(tmp, sizeof(tmp), "%.*f", scale, json_real_value(j));
+    else
+        n = snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(j));
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return bad(c, "Decimal number is too long to render");
+    return set_str(c, out, SLUICE_VAL_DECIMAL, tmp, (size_t)n);
+}
+
+/* io.debezium.data.VariableScaleDecimal {scale, value} */
+static int variable_scale_decimal(ctx_t *c, const json_t *j, sluice_value_t *out)
+{
+    const json_t *scale = json_object_get(j, "scale");
+    const json_t *value = json_object_get(j, "value");
+    unsigned char *b;
+    size_t n;
+    long long s;
+
+    if (!json_is_object(j))
+        return bad(c, "VariableScaleDecimal is %s, expected an object {scale, value}", jtype(j));
+    if (json_is_null(value) || !value) {
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    }
+    if (!json_is_integer(scale) || !json_is_string(value))
+        return bad(c, "VariableScaleDecimal needs an integer scale and a base64 value");
+    s = json_integer_value(scale);
+    if (s > SLUICE_DECIMAL_SCALE_MAX || s < -SLUICE_DECIMAL_SCALE_MAX)
+        return bad(c, "VariableScaleDecimal scale %lld is out of range", s);
+    if (get_bytes(c, value, &b, &n) < 0)
+        return -1;
+    return decimal_from_bytes(c, b, n, (int32_t)s, out);
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static int scale_up(ctx_t *c, int64_t v, int64_t factor, const char *name, int64_t *out)
+{
+    if (v > INT64_MAX / factor || v < INT64_MIN / factor)
+        return bad(c, "%s value %lld overflows microseconds", name, (long long)v);
+    *out = v * factor;
+    return 0;
+}
+
+/* Integer schemas, by semantic name. Nanosecond values are floored to µs. */
+static int conv_int(ctx_t *c, const char *name, int64_t v, sluice_value_t *out)
+{
+    out->kind = SLUICE_VAL_INT;
+    out->u.i = v;
+    if (!name)
+        return 0;
+    if (!strcmp(name, "io.debezium.time.Date") || !strcmp(name, "org.apache.kafka.connect.data.Date")) {
+        out->kind = SLUICE_VAL_DATE;
+    } else if (!strcmp(name, "io.debezium.time.Time") ||
+               !strcmp(name, "org.apache.kafka.connect.data.Time")) {
+        out->kind = SLUICE_VAL_TIME;
+        return scale_up(c, v, 1000, name, &out->u.i);
+    } else if (!strcmp(name, "io.debezium.time.MicroTime")) {
+        out->kind = SLUICE_VAL_TIME;
+    } else if (!strcmp(name, "io.debezium.time.NanoTime")) {
+        out->kind = SLUICE_VAL_TIME;
+        out->u.i = floordiv(v, 1000);
+    } else if (!strcmp(name, "io.debezium.time.Timestamp") ||
+               !strcmp(name, "org.apache.kafka.connect.data.Timestamp")) {
+        out->kind = SLUICE_VAL_TIMESTAMP;
+        if (v != DBZ_TS_POS_INFINITY && v != DBZ_TS_NEG_INFINITY)
+            return scale_up(c, v, 1000, name, &out->u.i);
+    } else if (!strcmp(name, "io.debezium.time.MicroTimestamp")) {
+        out->kind = SLUICE_VAL_TIMESTAMP;
+    } else if (!strcmp(name, "io.debezium.time.NanoTimestamp")) {
+        out->kind = SLUICE_VAL_TIMESTAMP;
+        if (v == INT64_MAX)
+            out->u.i = DBZ_TS_POS_INFINITY;
+        else if (v == INT64_MIN)
+            out->u.i = DBZ_TS_NEG_INFINITY;
+        else if (v != DBZ_TS_POS_INFINITY && v != DBZ_TS_NEG_INFINITY)
+            out->u.i = floordiv(v, 1000);
+    }
+    /* io.debezium.time.Year, MicroDuration, ... stay INT */
+    return 0;
+}
+
+static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out);
+static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice_value_t *out);
+
+static int conv_array(ctx_t *c, const json_t *items, const json_t *j, sluice_value_t *out)
+{
+    size_t i, n = json_array_size(j);
+    sluice_value_t *vals = NULL;
+
+    if (n) {
+        vals = sluice_arena_calloc(&c->ev->arena, n, sizeof(*vals));
+        if (!vals)
+            return nomem(c);
+    }
+    for (i = 0; i < n; i++) {
+        int rc = items ? conv(c, items, json_array_get(j, i), 0, &vals[i])
+                       : conv_plain(c, json_array_get(j, i), 0, &vals[i]);
+        if (rc < 0)
+            return -1;
+    }
+    out->kind = SLUICE_VAL_ARRAY;
+    out->u.arr.items = vals;
+    out->u.arr.n = n;
+    return 0;
+}
+
+/* Without a schema the JSON type is all we know. */
+static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        out->kind = SLUICE_VAL_BOOL;
+        out->u.b = json_is_true(j);
+        return 0;
+    case JSON_INTEGER:
+        out->kind = SLUICE_VAL_INT;
+        out->u.i = json_integer_value(j);
+        return 0;
+    case JSON_REAL:
+        out->kind = SLUICE_VAL_FLOAT;
+        out->u.f = json_real_value(j);
+        return 0;
+    case JSON_STRING:
+        if (top && string_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return set_str(c, out, SLUICE_VAL_TEXT, json_string_value(j), json_string_length(j));
+    case JSON_ARRAY:
+        if (top && array_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return conv_array(c, NULL, j, out);
+    case JSON_OBJECT:
+        if (top && map_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return set_json_text(c, out, j);
+    }
+    return bad(c, "unexpected JSON value");
+}
+
+static int type_is(const char *type, const char *want)
+{
+    return strcasecmp(type, want) == 0;
+}
+
+static int name_is(const char *name, const char *want)
+{
+    return name && strcmp(name, want) == 0;
+}
+
+/* With a Connect schema: the schema's type and semantic name pick the kind. */
+static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice_value_t *out)
+{
+    const char *type, *name;
+
+    memset(out, 0, sizeof(*out));
+    if (!j || json_is_null(j)) {
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    }
+    type = json_string_value(json_object_get(schema, "type"));
+    name = json_string_value(json_object_get(schema, "name"));
+    if (!type)
+        return bad(c, "field schema has no \"type\"");
+    if (top && json_is_string(j) && str_is(j, c->dec->ph, c->dec->ph_len)) {
+        out->kind = SLUICE_VAL_UNAVAILABLE;
+        return 0;
+    }
+
+    if (type_is(type, "int8") || type_is(type, "int16") || type_is(type, "int32") ||
+        type_is(type, "int64")) {
+        int64_t v;
+        if (json_is_integer(j)) {
+            v = json_integer_value(j);
+        } else if (json_is_string(j)) { /* the Debezium docs quote some ints */
+            char *end;
+            v = strtoll(json_string_value(j), &end, 10);
+            if (end == json_string_value(j) || *end)
+                return bad(c, "schema type %s but the value is the string \"%s\"", type,
+                           json_string_value(j));
+        } else {
+            return bad(c, "schema type %s but the value is %s", type, jtype(j));
+        }
+        return conv_int(c, name, v, out);
+    }
+    if (type_is(type, "float32") || type_is(type, "float64") || type_is(type, "float") ||
+        type_is(type, "double")) {
+        out->kind = SLUICE_VAL_FLOAT;
+        if (json_is_number(j)) {
+            out->u.f = json_number_value(j);
+            return 0;
+        }
+        if (str_is(j, "NaN", 3)) { /* Jackson writes non-finite doubles as strings */
+            out->u.f = NAN;
+            return 0;
+        }
+        if (str_is(j, "Infinity", 8) || str_is(j, "-Infinity", 9)) {
+            out->u.f = json_string_value(j)[0] == '-' ? -INFINITY : INFINITY;
+            return 0;
+        }
+        return bad(c, "schema type %s but the value is %s", type, jtype(j));
+    }
+    if (type_is(type, "boolean")) {
+        if (!json_is_boolean(j))
+            return bad(c, "schema type boolean but the value is %s", jtype(j));
+        out->kind = SLUICE_VAL_BOOL;
+        out->u.b = json_is_true(j);
+        return 0;
+    }
+    if (type_is(type, "string")) {
+        sluice_value_kind_t kind = SLUICE_VAL_TEXT;
+        if (!json_is_string(j))
+            return bad(c, "schema type string but the value is %s", jtype(j));
+        if (name_is(name, "io.debezium.data.Json")) {
+            kind = SLUICE_VAL_JSON;
+            if (top && string_is_placeholder(c->dec, j)) {
+                out->kind = SLUICE_VAL_UNAVAILABLE;
+                return 0;
+            }
+        } else if (name_is(name, "io.debezium.data.Uuid")) {
+            kind = SLUICE_VAL_UUID;
+        } else if (name_is(name, "io.debezium.time.ZonedTimestamp")) {
+            kind = SLUICE_VAL_TIMESTAMPTZ;
+        } else if (name_is(name, "io.debezium.time.ZonedTime")) {
+            kind = SLUICE_VAL_TIMETZ;
+        }
+        return set_str(c, out, kind, json_string_value(j), json_string_length(j));
+    }
+    if (type_is(type, "bytes")) {
+        int decimal = name_is(name, "org.apache.kafka.connect.data.Decimal");
+        int32_t scale = 0;
+        unsigned char *b;
+        size_t n;
+
+        if (decimal && parse_scale(c, schema, &scale) < 0)
+            return -1;
+        if (decimal && json_is_number(j))
+            return decimal_from_number(c, j, scale, out);
+        if (!json_is_string(j))
+            return bad(c, "schema type bytes but the value is %s", jtype(j));
+        if (get_bytes(c, j, &b, &n) < 0)
+            return -1;
+        if (top && n == c->dec->ph_len && memcmp(b, c->dec->ph, n) == 0) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        if (decimal)
+            return decimal_from_bytes(c, b, n, scale, out);
+        out->kind = SLUICE_VAL_BYTES;
+        out->u.s.ptr = (const char *)b;
+        out->u.s.len = n;
+        return 0;
+    }
+    if (type_is(type, "array")) {
+        if (!json_is_array(j))
+            return bad(c, "schema type array but the value is %s", jtype(j));
+        if (top && array_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return conv_array(c, json_object_get(schema, "items"), j, out);
+    }
+    if (type_is(type, "map")) {
+        if (top && map_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return set_json_text(c, out, j);
+    }
+    if (type_is(type, "struct")) {
+        if (name_is(name, "io.debezium.data.VariableScaleDecimal"))
+            return variable_scale_decimal(c, j, out);
+        if (!json_is_object(j))
+            return bad(c, "schema type struct but the value is %s", jtype(j));
+        return set_json_text(c, out, j); /* geometry, point, ...: the object as JSON */
+    }
+    return bad(c, "unknown Connect schema type \"%s\"", type);
+}
+
+/* ---------------------------------------------------------------------- */
+/* rows */
+
+static const json_t *field_schema(const json_t *fields, const char *field)
+{
+    size_t i;
+    const json_t *f;
+
+    json_array_foreach((json_t *)fields, i, f) {
+        const char *name = json_string_value(json_object_get(f, "field"));
+        if (name && strcmp(name, field) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static int add_col(ctx_t *c, sluice_column_t *col, const char *name, const json_t *schema,
+                   const json_t *j)
+{
+    col->name = sluice_arena_strndup(&c->ev->arena, name, strlen(name));
+    if (!col->name)
+        return nomem(c);
+    c->col = col->name;
+    if ((schema ? conv(c, schema, j, 1, &col->value) : conv_plain(c, j, 1, &col->value)) < 0)
+        return -1;
+    c->col = NULL;
+    return 0;
+}
+
+/* A row struct: columns in schema order (with a schema) or document order. */
+static int conv_row(ctx_t *c, const char *rowname, const json_t *schema, const json_t *j,
+                    sluice_row_t *row)
+{
+    const json_t *fields = NULL;
+    size_t i, n;
+
+    memset(row, 0, sizeof(*row));
+    if (!j || json_is_null(j))
+        return 0;
+    c->row = rowname;
+    c->col = NULL;
+    if (!json_is_object(j))
+        return bad(c, "is %s, expected an object of columns", jtype(j));
+    if (schema) {
+        const char *type = json_string_value(json_object_get(schema, "type"));
+        fields = json_object_get(schema, "fields");
+        if (!type || !type_is(type, "struct") || !json_is_array(fields))
+            return bad(c, "schema is not a struct with \"fields\"");
+        n = json_array_size(fields);
+    } else {
+        n = json_object_size(j);
+    }
+    if (n) {
+        row->cols = sluice_arena_calloc(&c->ev->arena, n, sizeof(*row->cols));
+        if (!row->cols)
+            return nomem(c);
+    }
+    if (schema) {
+        size_t seen = 0;
+        for (i = 0; i < n; i++) {
+            const json_t *f = json_array_get(fields, i);
+            const char *name = json_string_value(json_object_get(f, "field"));
+            const json_t *v;
+            if (!name)
+                return bad(c, "schema field %zu has no \"field\" name", i);
+            v = json_object_get(j, name);
+            seen += v != NULL;
+            if (add_col(c, &row->cols[i], name, f, v) < 0)
+                return -1;
+        }
+        if (seen != json_object_size(j)) {
+            const char *k;
+            json_t *v;
+            json_object_foreach((json_t *)j, k, v) {
+                if (!field_schema(fields, k))
+                    return bad(c, "column \"%s\" is not declared in the schema; the message "
+                                  "is inconsistent", k);
+            }
+        }
+    } else {
+        const char *k;
+        json_t *v;
+        i = 0;
+        json_object_foreach((json_t *)j, k, v) {
+            if (add_col(c, &row->cols[i++], k, NULL, v) < 0)
+                return -1;
+        }
+    }
+    row->ncols = n;
+    row->present = 1;
+    c->row = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* source block */
+
+static int get_str(ctx_t *c, const json_t *obj, const char *key, const char **out)
+{
+    const json_t *j = json_object_get(obj, key);
+
+    *out = NULL;
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_string(j))
+        return bad(c, "\"%s\" is %s, expected a string", key, jtype(j));
+    *out = sluice_arena_strndup(&c->ev->arena, json_string_value(j), json_string_length(j));
+    return *out ? 0 : nomem(c);
+}
+
+static int get_int(ctx_t *c, const json_t *obj, const char *key, int64_t dflt, int64_t *out)
+{
+    const json_t *j = json_object_get(obj, key);
+
+    *out = dflt;
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_integer(j))
+        return bad(c, "\"%s\" is %s, expected an integer", key, jtype(j));
+    *out = json_integer_value(j);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    sluice_snapshot_t snap;
+} snapshots[] = {
+    {"false", SLUICE_SNAPSHOT_FALSE},
+    {"true", SLUICE_SNAPSHOT_TRUE},
+    {"first", SLUICE_SNAPSHOT_FIRST},
+    {"first_in_data_collection", SLUICE_SNAPSHOT_FIRST_IN_DATA_COLLECTION},
+    {"last_in_data_collection", SLUICE_SNAPSHOT_LAST_IN_DATA_COLLECTION},
+    {"last", SLUICE_SNAPSHOT_LAST},
+    {"incremental", SLUICE_SNAPSHOT_INCREMENTAL},
+};
+
+static int get_snapshot(ctx_t *c, const json_t *src, sluice_snapshot_t *out)
+{
+    const json_t *j = json_object_get(src, "snapshot");
+    size_t i;
+
+    *out = SLUICE_SNAPSHOT_FALSE;
+    if (!j || json_is_null(j))
+        return 0;
+    if (json_is_boolean(j)) { /* the Debezium docs' example shows a boolean */
+        *out = json_is_true(j) ? SLUICE_SNAPSHOT_TRUE : SLUICE_SNAPSHOT_FALSE;
+        return 0;
+    }
+    if (!json_is_string(j))
+        return bad(c, "\"snapshot\" is %s, expected a string", jtype(j));
+    for (i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++) {
+        if (strcmp(json_string_value(j), snapshots[i].name) == 0) {
+            *out = snapshots[i].snap;
+            return 0;
+        }
+    }
+    return bad(c, "\"snapshot\" is \"%s\", not one of true, first, first_in_data_collection, "
+                  "last_in_data_collection, last, false, incremental",
+               json_string_value(j));
+}
+
+/* PostgreSQL source.sequence: "[\"<lastCommitLsn>\",\"<lsn>\"]", null -> 0 */
+static int pg_sequence(ctx_t *c, const char *seq, sluice_pos_t *pos)
+{
+    json_t *arr = json_loads(seq, 0, NULL);
+    size_t i, n = json_array_size(arr);
+    int rc = 0;
+
+    if (!json_is_array(arr) || n == 0 || n > SLUICE_POS_MAX_PARTS) {
+        json_decref(arr);
+        return bad(c, "\"sequence\" %s is not a JSON array of 1-%d LSNs", seq,
+                   SLUICE_POS_MAX_PARTS);
+    }
+    for (i = 0; i < n && rc == 0; i++) {
+        const json_t *e = json_array_get(arr, i);
+        int64_t v = 0;
+        if (json_is_integer(e)) {
+            v = json_integer_value(e);
+        } else if (json_is_string(e)) {
+            const char *s = json_string_value(e);
+            char *end;
+            unsigned long long u;
+            if (*s < '0' || *s > '9')
+                rc = -1;
+            u = strtoull(s, &end, 10);
+            if (*end || u > INT64_MAX)
+                rc = -1;
+            v = (int64_t)u;
+        } else if (!json_is_null(e)) {
+            rc = -1;
+        }
+        pos->part[i] = v;
+    }
+    json_decref(arr);
+    if (rc < 0)
+        return bad(c, "\"sequence\" %s holds an element that is not a decimal LSN", seq);
+    pos->n = (int)n;
+    return 0;
+}
+
+/* MySQL: [binlog file number, pos, row]; "mysql-bin.000003" -> 3 */
+static int mysql_position(ctx_t *c, const json_t *src, sluice_pos_t *pos)
+{
+    const char *file = json_string_value(json_object_get(src, "file"));
+    const char *dot, *p;
+    int64_t binpos, row;
+    long long num = 0;
+
+    if (get_int(c, src, "pos", 0, &binpos) < 0 || get_int(c, src, "row", 0, &row) < 0)
+        return -1;
+    if (!file || !*file)
+        return 0; /* unknown position */
+    dot = strrchr(file, '.');
+    p = dot ? dot + 1 : file;
+    if (!*p)
+        return bad(c, "binlog \"file\" \"%s\" has no numeric suffix", file);
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || num > (INT64_MAX - 9) / 10)
+            return bad(c, "binlog \"file\" \"%s\" has no numeric suffix", file);
+        num = num * 10 + (*p - '0');
+    }
+    pos->n = 3;
+    pos->part[0] = num;
+    pos->part[1] = binpos;
+    pos->part[2] = row;
+    return 0;
+}
+
+static int parse_source(ctx_t *c, const json_t *src)
+{
+    sluice_event_t *ev = c->ev;
+    const json_t *seq, *lsn;
+
+    c->row = "source";
+    if (!src || json_is_null(src))
+        return bad(c, "missing; a Debezium envelope always has a source block");
+    if (!json_is_object(src))
+        return bad(c, "is %s, expected an object", jtype(src));
+    if (get_str(c, src, "connector", &ev->connector) < 0 ||
+        get_str(c, src, "name", &ev->server) < 0 || get_str(c, src, "db", &ev->db) < 0 ||
+        get_str(c, src, "schema", &ev->schema) < 0 || get_str(c, src, "table", &ev->table) < 0 ||
+        get_snapshot(c, src, &ev->snapshot) < 0 ||
+        get_int(c, src, "ts_ms", 0, &ev->source_ts_ms) < 0 ||
+        get_int(c, src, "txId", -1, &ev->tx_id) < 0)
+        return -1;
+
+    memset(&ev->pos, 0, sizeof(ev->pos));
+    seq = json_object_get(src, "sequence");
+    lsn = json_object_get(src, "lsn");
+    if ((ev->connector && (!strcmp(ev->connector, "mysql") || !strcmp(ev->connector, "mariadb"))) ||
+        json_object_get(src, "file") || json_object_get(src, "pos")) {
+        if (mysql_position(c, src, &ev->pos) < 0)
+            return -1;
+    } else if (json_is_string(seq) &&
+               (!ev->connector || !strcmp(ev->connector, "postgresql"))) {
+        if (pg_sequence(c, json_string_value(seq), &ev->pos) < 0)
+            return -1;
+    } else if (json_is_integer(lsn)) {
+        ev->pos.n = 1;
+        ev->pos.part[0] = json_integer_value(lsn);
+    }
+    c->row = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* documents */
+
+static json_t *load(ctx_t *c, const void *buf, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+
+    if (!root)
+        bad(c, "not valid JSON: %s (line %d, column %d, byte %d)", jerr.text, jerr.line,
+            jerr.column, jerr.position);
+    return root;
+}
+
+/* {"schema": S, "payload": P} -> S (NULL if null) and P; else the document. */
+static void split(json_t *root, const json_t **schema, const json_t **payload)
+{
+    *schema = NULL;
+    *payload = root;
+    if (json_is_object(root) && json_object_get(root, "schema") &&
+        json_object_get(root, "payload")) {
+        *schema = json_object_get(root, "schema");
+        *payload = json_object_get(root, "payload");
+        if (json_is_null(*schema))
+            *schema = NULL;
+    }
+}
+
+static int parse_op(ctx_t *c, const json_t *payload)
+{
+    const json_t *j = json_object_get(payload, "op");
+    const char *s;
+
+    if (!j)
+        return bad(c, "payload has no \"op\" field; not a Debezium change event (transaction "
+                      "metadata, heartbeat and schema-change records have none)");
+    if (!json_is_string(j))
+        return bad(c, "\"op\" is %s, expected one of \"c\", \"u\", \"d\", \"r\", \"t\", \"m\"",
+                   jtype(j));
+    s = json_string_value(j);
+    if (json_string_length(j) == 1 && strchr("cudrtm", s[0])) {
+        c->ev->op = (sluice_op_t)s[0];
+        return 0;
+    }
+    return bad(c, "unknown \"op\" \"%s\", expected one of \"c\", \"u\", \"d\", \"r\", \"t\", \"m\"",
+               s);
+}
+
+/* op 'm': message {prefix, content}; content is bytes (base64) */
+static int parse_message(ctx_t *c, const json_t *schema, const json_t *payload)
+{
+    const json_t *msg = json_object_get(payload, "message");
+    const json_t *content, *cschema = NULL;
+
+    c->row = "message";
+    if (!json_is_object(msg))
+        return bad(c, "op \"m\" needs a message object {prefix, content}, got %s",
+                   msg ? jtype(msg) : "nothing");
+    if (get_str(c, msg, "prefix", &c->ev->msg_prefix) < 0)
+        return -1;
+    content = json_object_get(msg, "content");
+    if (schema)
+        cschema = field_schema(json_object_get(schema, "fields"), "content");
+    c->col = "content";
+    if (cschema) {
+        if (conv(c, cschema, content, 0, &c->ev->msg_content) < 0)
+            return -1;
+    } else if (json_is_string(content)) {
+        /* no schema: bytes arrive as base64 unless binary.handling.mode says
+         * otherwise; keep undecodable content as text */
+        const char *s = json_string_value(content);
+        size_t len = json_string_length(content);
+        unsigned char *b = sluice_arena_alloc(&c->ev->arena, len / 4 * 3 + 1);
+        long got;
+        if (!b)
+            return nomem(c);
+        got = sluice_decode_base64(s, len, b);
+        if (got >= 0) {
+            b[got] = '\0';
+            c->ev->msg_content.kind = SLUICE_VAL_BYTES;
+            c->ev->msg_content.u.s.ptr = (const char *)b;
+            c->ev->msg_content.u.s.len = (size_t)got;
+        } else if (set_str(c, &c->ev->msg_content, SLUICE_VAL_TEXT, s, len) < 0) {
+            return -1;
+        }
+    } else if (conv_plain(c, content, 0, &c->ev->msg_content) < 0) {
+        return -1;
+    }
+    c->row = c->col = NULL;
+    return 0;
+}
+
+static int decode_value(ctx_t *c, json_t *root)
+{
+    const json_t *schema, *payload, *fields = NULL;
+    const json_t *sbefore = NULL, *safter = NULL, *smessage = NULL;
+
+    if (json_is_null(root))
+        return bad(c, "the document is JSON null; a tombstone is a null Kafka value and "
+                      "never reaches the decoder, so this record is malformed");
+    if (!json_is_object(root))
+        return bad(c, "the document is JSON %s, expected an object (a Debezium envelope)",
+                   jtype(root));
+    split(root, &schema, &payload);
+    if (!json_is_object(payload))
+        return bad(c, "\"payload\" is %s, expected the envelope object", jtype(payload));
+    if (schema) {
+        fields = json_object_get(schema, "fields");
+        if (!json_is_object(schema) || !json_is_array(fields))
+            return bad(c, "\"schema\" is not a struct schema with \"fields\"");
+        sbefore = field_schema(fields, "before");
+        safter = field_schema(fields, "after");
+        smessage = field_schema(fields, "message");
+    }
+    if (parse_op(c, payload) < 0 || parse_source(c, json_object_get(payload, "source")) < 0 ||
+        get_int(c, payload, "ts_ms", 0, &c->ev->ts_ms) < 0)
+        return -1;
+    if (schema && !sbefore && json_object_get(payload, "before"))
+        return bad(c, "\"before\" has no schema in the envelope's schema");
+    if (schema && !safter && json_object_get(payload, "after"))
+        return bad(c, "\"after\" has no schema in the envelope's schema");
+    if (conv_row(c, "before", sbefore, json_object_get(payload, "before"), &c->ev->before) < 0 ||
+        conv_row(c, "after", safter, json_object_get(payload, "after"), &c->ev->after) < 0)
+        return -1;
+    if (c->ev->op == SLUICE_OP_MESSAGE && parse_message(c, smessage, payload) < 0)
+        return -1;
+    return 0;
+}
+
+int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                              sluice_event_t *ev, sluice_err_t *err)
+{
+    ctx_t c = {dec, ev, err, "value", NULL, NULL};
+    json_t *root = load(&c, buf, len);
+    int rc;
+
+    if (!root)
+        return -1;
+    rc = decode_value(&c, root);
+    json_decref(root);
+    return rc;
+}
+
+static int decode_key(ctx_t *c, json_t *root)
+{
+    const json_t *schema, *payload;
+    const char *type;
+
+    c->ev->key.present = 0;
+    if (json_is_null(root))
+        return 0;
+    if (!json_is_object(root))
+        return bad(c, "the document is JSON %s, expected an object of key columns",
+                   jtype(root));
+    split(root, &schema, &payload);
+    if (schema) {
+        type = json_string_value(json_object_get(schema, "type"));
+        if (!type || !type_is(type, "struct"))
+            return bad(c, "key schema is of type %s, expected a struct of key columns",
+                       type ? type : "(none)");
+    }
+    return conv_row(c, "key", schema, payload, &c->ev->key);
+}
+
+int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                            sluice_event_t *ev, sluice_err_t *err)
+{
+    ctx_t c = {dec, ev, err, "key", NULL, NULL};
+    json_t *root = load(&c, buf, len);
+    int rc;
+
+    if (!root)
+        return -1;
+    rc = decode_key(&c, root);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,516 @@
+/* The mirror handler: target-table metadata, statement shapes (one prepared
+ * statement per table, op and set of columns), and the position guard.
+ * It queues SQL on the batch's connection; transactions, the ledger and
+ * retries belong to apply. */
+#include "sluice/mirror.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/types.h"
+#include "strmap.h"
+
+#define POS_COLUMN "_sluice_pos"
+
+struct sluice_mirror_table {
+    char *display; /* schema.table, for messages */
+    char *qname;   /* "schema"."table" */
+    char **cols;   /* user columns (without _sluice_*) in attnum order */
+    int *is_pk;
+    size_t ncols;
+    size_t npk;
+    strmap_t colidx; /* name -> index + 1 */
+    int id;          /* for statement signatures */
+};
+
+typedef struct {
+    char name[24];
+} stmt_t;
+
+typedef struct {
+    size_t idx; /* table column index */
+    const sluice_value_t *v;
+} colval_t;
+
+struct sluice_mirror {
+    strmap_t tables; /* "schema\x1ftable" -> sluice_mirror_table_t* */
+    strmap_t stmts;  /* signature -> stmt_t* */
+    int ntables;
+    unsigned long next_stmt;
+    sluice_buf_t sql, vals, sig;
+    size_t *offs;
+    const char **params;
+    colval_t *cv;
+    size_t cap;
+};
+
+sluice_mirror_t *sluice_mirror_new(void)
+{
+    sluice_mirror_t *m = calloc(1, sizeof(*m));
+
+    if (!m)
+        return NULL;
+    strmap_init(&m->tables);
+    strmap_init(&m->stmts);
+    sluice_buf_init(&m->sql);
+    sluice_buf_init(&m->vals);
+    sluice_buf_init(&m->sig);
+    return m;
+}
+
+static void table_free(void *p)
+{
+    sluice_mirror_table_t *t = p;
+    size_t i;
+
+    if (!t)
+        return;
+    for (i = 0; i < t->ncols; i++)
+        free(t->cols[i]);
+    free(t->cols);
+    free(t->is_pk);
+    free(t->display);
+    free(t->qname);
+    strmap_cleanup(&t->colidx, NULL);
+    free(t);
+}
+
+void sluice_mirror_destroy(sluice_mirror_t *m)
+{
+    if (!m)
+        return;
+    strmap_cleanup(&m->tables, table_free);
+    strmap_cleanup(&m->stmts, free);
+    sluice_buf_cleanup(&m->sql);
+    sluice_buf_cleanup(&m->vals);
+    sluice_buf_cleanup(&m->sig);
+    free(m->offs);
+    free(m->params);
+    free(m->cv);
+    free(m);
+}
+
+void sluice_mirror_reset_statements(sluice_mirror_t *m)
+{
+    strmap_cleanup(&m->stmts, free);
+    strmap_init(&m->stmts);
+}
+
+const char *sluice_mirror_table_name(const sluice_mirror_table_t *t)
+{
+    return t->display;
+}
+
+static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos, sluice_err_t *err)
+{
+    const char *params[1] = {t->qname};
+    PGresult *res;
+    int i, n;
+
+    res = PQexecParams(pg->conn,
+                       "SELECT a.attname, coalesce(a.attnum = ANY (i.indkey), false) "
+                       "FROM pg_attribute a "
+                       "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+                       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+                       "ORDER BY a.attnum",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        sluice_pg_result_err(pg, res, "mirror: reading the columns of the target table", err);
+        PQclear(res);
+        return -1;
+    }
+    n = PQntuples(res);
+    *has_pos = 0;
+    t->cols = calloc((size_t)n + 1, sizeof(char *));
+    t->is_pk = calloc((size_t)n + 1, sizeof(int));
+    if (!t->cols || !t->is_pk) {
+        PQclear(res);
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    }
+    t->ncols = 0;
+    t->npk = 0;
+    for (i = 0; i < n; i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        if (strcmp(name, POS_COLUMN) == 0) {
+            *has_pos = 1;
+            continue;
+        }
+        if (strncmp(name, "_sluice_", 8) == 0)
+            continue;
+        t->cols[t->ncols] = strdup(name);
+        t->is_pk[t->ncols] = PQgetvalue(res, i, 1)[0] == 't';
+        if (!t->cols[t->ncols] ||
+            strmap_put(&t->colidx, name, strlen(name), (void *)(t->ncols + 1)) < 0) {
+            PQclear(res);
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        }
+        t->npk += (size_t)t->is_pk[t->ncols];
+        t->ncols++;
+    }
+    PQclear(res);
+    return 0;
+}
+
+sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema,
+                                           const char *table, sluice_err_t *err)
+{
+    sluice_buf_t key, q;
+    sluice_mirror_table_t *t;
+    PGresult *res;
+    const char *params[1];
+    int has_pos = 0;
+
+    sluice_buf_init(&key);
+    sluice_buf_printf(&key, "%s\x1f%s", schema, table);
+    t = strmap_get(&m->tables, key.data, key.len);
+    if (t) {
+        sluice_buf_cleanup(&key);
+        return t;
+    }
+    t = calloc(1, sizeof(*t));
+    sluice_buf_init(&q);
+    if (!t || sluice_pg_quote_ident(&q, schema) < 0 || sluice_buf_putc(&q, '.') < 0 ||
+        sluice_pg_quote_ident(&q, table) < 0) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        goto fail;
+    }
+    strmap_init(&t->colidx);
+    t->qname = strdup(q.data);
+    if (asprintf(&t->display, "%s.%s", schema, table) < 0)
+        t->display = NULL;
+    if (!t->qname || !t->display) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        goto fail;
+    }
+
+    params[0] = t->qname;
+    res = PQexecParams(pg->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        sluice_pg_result_err(pg, res, "mirror: looking up the target table", err);
+        PQclear(res);
+        goto fail;
+    }
+    if (PQgetvalue(res, 0, 0)[0] != 't') {
+        PQclear(res);
+        sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                       "mirror: target table %s does not exist (create it with the source table's "
+                       "columns and primary key, or map the topic to another table with "
+                       "mirror.tables)",
+                       t->display);
+        goto fail;
+    }
+    PQclear(res);
+
+    if (load_columns(pg, t, &has_pos, err) < 0)
+        goto fail;
+    if (t->npk == 0) {
+        sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                       "mirror: target table %s has no primary key (add one on the columns of the "
+                       "Debezium record key, e.g. ALTER TABLE %s ADD PRIMARY KEY (id))",
+                       t->display, t->qname);
+        goto fail;
+    }
+    if (!has_pos) {
+        sluice_buf_reset(&q);
+        sluice_buf_printf(&q,
+                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " POS_COLUMN " bigint[];"
+                          "COMMENT ON COLUMN %s." POS_COLUMN
+                          " IS 'Sluice: source position of the change this row reflects'",
+                          t->qname, t->qname);
+        if (sluice_pg_exec(pg, q.data, err) < 0) {
+            sluice_err_prefix(err, "mirror: adding column " POS_COLUMN " to %s", t->display);
+            goto fail;
+        }
+    }
+    t->id = m->ntables++;
+    if (strmap_put(&m->tables, key.data, key.len, t) < 0) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        goto fail;
+    }
+    sluice_buf_cleanup(&key);
+    sluice_buf_cleanup(&q);
+    return t;
+fail:
+    sluice_buf_cleanup(&key);
+    sluice_buf_cleanup(&q);
+    table_free(t);
+    return NULL;
+}
+
+static int ensure_cap(sluice_mirror_t *m, size_t n)
+{
+    if (n <= m->cap)
+        return 0;
+    free(m->offs);
+    free(m->params);
+    free(m->cv);
+    m->cap = n * 2;
+    m->offs = malloc(m->cap * sizeof(*m->offs));
+    m->params = malloc(m->cap * sizeof(*m->params));
+    m->cv = malloc(m->cap * sizeof(*m->cv));
+    if (!m->offs || !m->params || !m->cv) {
+        m->cap = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends a parameter value (text form) to m->vals; offs[i] = (size_t)-1 for NULL. */
+static int add_param(sluice_mirror_t *m, size_t i, const sluice_value_t *v, sluice_err_t *err)
+{
+    if (!v || v->kind == SLUICE_VAL_NULL) {
+        m->offs[i] = (size_t)-1;
+        return 0;
+    }
+    m->offs[i] = m->vals.len;
+    if (sluice_types_pg_text(v, &m->vals, err) < 0)
+        return -1;
+    return sluice_buf_putc(&m->vals, '\0');
+}
+
+static int add_pos_param(sluice_mirror_t *m, size_t i, const sluice_pos_t *pos)
+{
+    int k;
+
+    if (pos->n == 0) {
+        m->offs[i] = (size_t)-1;
+        return 0;
+    }
+    m->offs[i] = m->vals.len;
+    sluice_buf_putc(&m->vals, '{');
+    for (k = 0; k < pos->n; k++)
+        sluice_buf_printf(&m->vals, "%s%lld", k ? "," : "", (long long)pos->part[k]);
+    sluice_buf_putc(&m->vals, '}');
+    return sluice_buf_putc(&m->vals, '\0');
+}
+
+static void finish_params(sluice_mirror_t *m, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        m->params[i] = m->offs[i] == (size_t)-1 ? NULL : m->vals.data + m->offs[i];
+}
+
+/* Prepares the statement for this signature if it is new; returns its name. */
+static const char *statement(sluice_mirror_t *m, sluice_pg_t *pg, int nparams, int *prepared,
+                             sluice_err_t *err)
+{
+    stmt_t *s = strmap_get(&m->stmts, m->sig.data, m->sig.len);
+
+    *prepared = 0;
+    if (s)
+        return s->name;
+    s = malloc(sizeof(*s));
+    if (!s) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        return NULL;
+    }
+    snprintf(s->name, sizeof(s->name), "sluice_m%lu", m->next_stmt++);
+    if (!PQsendPrepare(pg->conn, s->name, m->sql.data, nparams, NULL)) {
+        free(s);
+        sluice_pg_result_err(pg, NULL, "mirror: sending a prepared statement", err);
+        return NULL;
+    }
+    if (strmap_put(&m->stmts, m->sig.data, m->sig.len, s) < 0) {
+        free(s);
+        sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        return NULL;
+    }
+    *prepared = 1;
+    return s->name;
+}
+
+static int cmp_colval(const void *a, const void *b)
+{
+    const colval_t *x = a, *y = b;
+
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    const sluice_row_t *row = &ev->after;
+    size_t i, n = 0, npk = 0, k;
+    const char *name;
+    int prepared;
+
+    if (!row->present)
+        return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                              "mirror: %s event for %s has no \"after\" row", sluice_op_name(ev->op),
+                              t->display);
+    if (ensure_cap(m, row->ncols + 2) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (i = 0; i < row->ncols; i++) {
+        size_t idx = (size_t)strmap_get(&t->colidx, row->cols[i].name, strlen(row->cols[i].name));
+        if (!idx)
+            return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                                  "mirror: column \"%s\" of the event is not in target table %s "
+                                  "(add it: ALTER TABLE %s ADD COLUMN \"%s\" <type>)",
+                                  row->cols[i].name, t->display, t->qname, row->cols[i].name);
+        if (row->cols[i].value.kind == SLUICE_VAL_UNAVAILABLE) {
+            if (t->is_pk[idx - 1])
+                return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                                      "mirror: primary-key column \"%s\" of %s holds the "
+                                      "unavailable-value placeholder",
+                                      row->cols[i].name, t->display);
+            continue; /* unchanged TOAST value: keep what the row has */
+        }
+        m->cv[n].idx = idx - 1;
+        m->cv[n].v = &row->cols[i].value;
+        npk += (size_t)t->is_pk[idx - 1];
+        n++;
+    }
+    if (npk != t->npk)
+        return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                              "mirror: the \"after\" row of this %s event lacks primary-key "
+                              "columns of %s (%zu of %zu present)",
+                              sluice_op_name(ev->op), t->display, npk, t->npk);
+    qsort(m->cv, n, sizeof(*m->cv), cmp_colval);
+
+    /* signature: table id, op class, column indexes */
+    sluice_buf_reset(&m->sig);
+    sluice_buf_printf(&m->sig, "U%d", t->id);
+    for (i = 0; i < n; i++)
+        sluice_buf_printf(&m->sig, ",%zu", m->cv[i].idx);
+
+    if (!strmap_get(&m->stmts, m->sig.data, m->sig.len)) {
+        int first = 1;
+        sluice_buf_reset(&m->sql);
+        sluice_buf_printf(&m->sql, "INSERT INTO %s AS t (", t->qname);
+        for (i = 0; i < n; i++) {
+            sluice_pg_quote_ident(&m->sql, t->cols[m->cv[i].idx]);
+            sluice_buf_puts(&m->sql, ", ");
+        }
+        sluice_buf_puts(&m->sql, POS_COLUMN ") VALUES (");
+        for (i = 0; i <= n; i++)
+            sluice_buf_printf(&m->sql, "%s$%zu", i ? ", " : "", i + 1);
+        sluice_buf_puts(&m->sql, ") ON CONFLICT (");
+        for (k = 0, i = 0; k < t->ncols; k++) {
+            if (!t->is_pk[k])
+                continue;
+            if (i++)
+                sluice_buf_puts(&m->sql, ", ");
+            sluice_pg_quote_ident(&m->sql, t->cols[k]);
+        }
+        sluice_buf_puts(&m->sql, ") DO UPDATE SET ");
+        for (i = 0; i < n; i++) {
+            const char *col = t->cols[m->cv[i].idx];
+            if (t->is_pk[m->cv[i].idx])
+                continue;
+            if (!first)
+                sluice_buf_puts(&m->sql, ", ");
+            first = 0;
+            sluice_pg_quote_ident(&m->sql, col);
+            sluice_buf_puts(&m->sql, " = EXCLUDED.");
+            sluice_pg_quote_ident(&m->sql, col);
+        }
+        sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN
+                                   " WHERE t." POS_COLUMN " IS NULL OR t." POS_COLUMN
+                                   " <= EXCLUDED." POS_COLUMN,
+                          first ? "" : ", ");
+    }
+    /* values first: a value that cannot be formatted must fail before
+     * anything is queued on the connection */
+    sluice_buf_reset(&m->vals);
+    for (i = 0; i < n; i++)
+        if (add_param(m, i, m->cv[i].v, err) < 0)
+            return -1;
+    if (add_pos_param(m, n, &ev->pos) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    finish_params(m, n + 1);
+    name = statement(m, pg, (int)n + 1, &prepared, err);
+    if (!name)
+        return -1;
+    if (!PQsendQueryPrepared(pg->conn, name, (int)n + 1, m->params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: sending an upsert", err);
+    *nresults = prepared + 1;
+    return 0;
+}
+
+/* Value of a primary-key column for a delete: record key first, then the
+ * before image (REPLICA IDENTITY DEFAULT gives at least the key there). */
+static const sluice_value_t *key_value(const sluice_event_t *ev, const char *col)
+{
+    const sluice_value_t *v = NULL;
+
+    if (ev->key.present)
+        v = sluice_row_get(&ev->key, col);
+    if (!v && ev->before.present)
+        v = sluice_row_get(&ev->before, col);
+    if (v && (v->kind == SLUICE_VAL_NULL || v->kind == SLUICE_VAL_UNAVAILABLE))
+        v = NULL;
+    return v;
+}
+
+static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    size_t k, n = 0;
+    const char *name;
+    int prepared;
+
+    if (ensure_cap(m, t->npk + 2) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (k = 0; k < t->ncols; k++) {
+        const sluice_value_t *v;
+        if (!t->is_pk[k])
+            continue;
+        v = key_value(ev, t->cols[k]);
+        if (!v)
+            return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                                  "mirror: delete for %s carries no value for primary-key column "
+                                  "\"%s\" (neither the record key nor \"before\" has it)",
+                                  t->display, t->cols[k]);
+        m->cv[n].idx = k;
+        m->cv[n].v = v;
+        n++;
+    }
+    sluice_buf_reset(&m->sig);
+    sluice_buf_printf(&m->sig, "D%d", t->id);
+    if (!strmap_get(&m->stmts, m->sig.data, m->sig.len)) {
+        sluice_buf_reset(&m->sql);
+        sluice_buf_printf(&m->sql, "DELETE FROM %s AS t WHERE ", t->qname);
+        for (k = 0; k < n; k++) {
+            sluice_pg_quote_ident(&m->sql, t->cols[m->cv[k].idx]);
+            sluice_buf_printf(&m->sql, " = $%zu AND ", k + 1);
+        }
+        sluice_buf_printf(&m->sql, "(t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= $%zu)", n + 1);
+    }
+    sluice_buf_reset(&m->vals);
+    for (k = 0; k < n; k++)
+        if (add_param(m, k, m->cv[k].v, err) < 0)
+            return -1;
+    if (add_pos_param(m, n, &ev->pos) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    finish_params(m, n + 1);
+    name = statement(m, pg, (int)n + 1, &prepared, err);
+    if (!name)
+        return -1;
+    if (!PQsendQueryPrepared(pg->conn, name, (int)n + 1, m->params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: sending a delete", err);
+    *nresults = prepared + 1;
+    return 0;
+}
+
+int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    *nresults = 0;
+    switch (ev->op) {
+    case SLUICE_OP_CREATE:
+    case SLUICE_OP_READ:
+    case SLUICE_OP_UPDATE:
+        return send_upsert(m, pg, t, ev, nresults, err);
+    case SLUICE_OP_DELETE:
+        return send_delete(m, pg, t, ev, nresults, err);
+    case SLUICE_OP_TOMBSTONE:
+    case SLUICE_OP_TRUNCATE:
+    case SLUICE_OP_MESSAGE:
+    case SLUICE_OP_NONE:
+        return 0;
+    }
+    return 0;
+}

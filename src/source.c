@@ -1,0 +1,296 @@
+/* librdkafka consumer: configuration pass-through, subscription, the
+ * rebalance callback (ledger-driven start offsets through the owner's hooks),
+ * commits and seeks. It never decides what was applied; its owner does. */
+#include "sluice/source.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/observe.h"
+
+struct sluice_source {
+    rd_kafka_t *rk;
+    sluice_source_hooks_t hooks;
+    int failed;
+    sluice_err_t fail_err;
+    int closed;
+};
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    sluice_log_level_t lvl = level <= 3 ? SLUICE_LOG_ERROR : level <= 4 ? SLUICE_LOG_WARN
+                             : level <= 6                   ? SLUICE_LOG_INFO
+                                                            : SLUICE_LOG_DEBUG;
+    (void)rk;
+    sluice_log(lvl, "kafka: %s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    /* librdkafka retries transport errors itself; only say so. */
+    sluice_log(err == RD_KAFKA_RESP_ERR__FATAL ? SLUICE_LOG_ERROR : SLUICE_LOG_WARN, "kafka: %s: %s",
+               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int cooperative(rd_kafka_t *rk)
+{
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    return proto && strcmp(proto, "COOPERATIVE") == 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    sluice_source_t *src = opaque;
+    rd_kafka_error_t *e = NULL;
+    int i;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_STORED;
+        if (src->hooks.on_assign && src->hooks.on_assign(src->hooks.opaque, parts) < 0) {
+            src->failed = 1;
+            return; /* assign nothing: the owner stops */
+        }
+        for (i = 0; i < parts->cnt; i++)
+            sluice_log(SLUICE_LOG_INFO, "assigned %s [%d] starting at %s%lld", parts->elems[i].topic,
+                       (int)parts->elems[i].partition,
+                       parts->elems[i].offset < 0 ? "committed offset " : "ledger offset ",
+                       (long long)(parts->elems[i].offset < 0 ? 0 : parts->elems[i].offset));
+        if (cooperative(rk))
+            e = rd_kafka_incremental_assign(rk, parts);
+        else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            sluice_log(SLUICE_LOG_ERROR, "kafka: assign failed");
+    } else {
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+            sluice_log(SLUICE_LOG_WARN, "kafka: rebalance error: %s", rd_kafka_err2str(err));
+        if (src->hooks.on_revoke)
+            src->hooks.on_revoke(src->hooks.opaque, parts);
+        for (i = 0; i < parts->cnt; i++)
+            sluice_log(SLUICE_LOG_INFO, "revoked %s [%d]", parts->elems[i].topic,
+                       (int)parts->elems[i].partition);
+        if (cooperative(rk))
+            e = rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
+    }
+    if (e) {
+        sluice_log(SLUICE_LOG_ERROR, "kafka: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, sluice_err_t *err)
+{
+    char errstr[512];
+
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "config: kafka.%s: %s", key, errstr);
+    return 0;
+}
+
+sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_source_hooks_t *hooks,
+                                   sluice_err_t *err)
+{
+    sluice_source_t *src = calloc(1, sizeof(*src));
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *sub = NULL;
+    rd_kafka_resp_err_t rerr;
+    char errstr[512];
+    size_t i;
+    /* Defaults Sluice relies on; the user's kafka.* settings override those
+     * that are safe to change (validated in config). */
+    static const char *const defaults[][2] = {
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"queued.max.messages.kbytes", "16384"},
+        {"isolation.level", "read_committed"},
+    };
+
+    if (!src || !conf) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "kafka: out of memory");
+        goto fail;
+    }
+    if (hooks)
+        src->hooks = *hooks;
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (conf_set(conf, defaults[i][0], defaults[i][1], err) < 0)
+            goto fail;
+    for (i = 0; i < cfg->nkafka; i++)
+        if (conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, err) < 0)
+            goto fail;
+    /* never overridable: offsets are stored by Sluice after the PG commit */
+    if (conf_set(conf, "enable.auto.commit", "false", err) < 0 ||
+        conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
+        conf_set(conf, "enable.partition.eof", "true", err) < 0)
+        goto fail;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, src);
+
+    src->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!src->rk) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "kafka: cannot create the consumer: %s", errstr);
+        goto fail; /* conf still ours */
+    }
+    conf = NULL;
+    rd_kafka_poll_set_consumer(src->rk);
+
+    sub = rd_kafka_topic_partition_list_new((int)cfg->ntopics);
+    for (i = 0; i < cfg->ntopics; i++)
+        rd_kafka_topic_partition_list_add(sub, cfg->topics[i], RD_KAFKA_PARTITION_UA);
+    rerr = rd_kafka_subscribe(src->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (rerr) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "kafka: cannot subscribe to topics: %s (check topics)",
+                       rd_kafka_err2str(rerr));
+        goto fail;
+    }
+    return src;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (src && src->rk) {
+        rd_kafka_destroy(src->rk);
+        src->rk = NULL;
+    }
+    free(src);
+    return NULL;
+}
+
+void sluice_source_destroy(sluice_source_t *src)
+{
+    if (!src)
+        return;
+    if (src->rk) {
+        rd_kafka_consumer_close(src->rk); /* revokes through the hooks, leaves the group */
+        rd_kafka_destroy(src->rk);
+    }
+    free(src);
+}
+
+rd_kafka_message_t *sluice_source_poll(sluice_source_t *src, int timeout_ms)
+{
+    return rd_kafka_consumer_poll(src->rk, timeout_ms);
+}
+
+int sluice_source_failed(const sluice_source_t *src, sluice_err_t *err)
+{
+    (void)err;
+    return src->failed;
+}
+
+int sluice_source_commit(sluice_source_t *src, const rd_kafka_topic_partition_list_t *offsets,
+                         int async, sluice_err_t *err)
+{
+    rd_kafka_resp_err_t rerr = rd_kafka_commit(src->rk, offsets, async);
+
+    if (rerr && rerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "kafka: commit failed: %s",
+                              rd_kafka_err2str(rerr));
+    return 0;
+}
+
+int sluice_source_seek(sluice_source_t *src, const char *topic, int32_t partition, int64_t offset,
+                       sluice_err_t *err)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_error_t *e;
+    int rc = 0;
+
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    e = rd_kafka_seek_partitions(src->rk, l, 10000);
+    if (e) {
+        rc = sluice_err_set(err, SLUICE_ERR_TRANSIENT, "kafka: seek %s [%d] to %lld: %s", topic,
+                            (int)partition, (long long)offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (l->elems[0].err) {
+        rc = sluice_err_set(err, SLUICE_ERR_TRANSIENT, "kafka: seek %s [%d] to %lld: %s", topic,
+                            (int)partition, (long long)offset, rd_kafka_err2str(l->elems[0].err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+int sluice_source_high_watermark(sluice_source_t *src, const char *topic, int32_t partition,
+                                 int64_t *high, sluice_err_t *err)
+{
+    int64_t low = 0;
+    rd_kafka_resp_err_t rerr =
+        rd_kafka_query_watermark_offsets(src->rk, topic, partition, &low, high, 10000);
+
+    if (rerr)
+        return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "kafka: watermarks of %s [%d]: %s", topic,
+                              (int)partition, rd_kafka_err2str(rerr));
+    return 0;
+}
+
+static int topic_matches(const sluice_config_t *cfg, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntopics; i++) {
+        const char *t = cfg->topics[i];
+        if (t[0] == '^') {
+            regex_t re;
+            int ok;
+            if (regcomp(&re, t, REG_EXTENDED | REG_NOSUB) != 0)
+                continue;
+            ok = regexec(&re, name, 0, NULL, 0) == 0;
+            regfree(&re);
+            if (ok)
+                return 1;
+        } else if (strcmp(t, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int sluice_source_describe(sluice_source_t *src, const sluice_config_t *cfg, FILE *out,
+                           sluice_err_t *err)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t rerr = rd_kafka_metadata(src->rk, 1, NULL, &md, 10000);
+    int i, matched = 0;
+
+    if (rerr)
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "kafka: cannot reach the cluster at %s: %s (check "
+                              "kafka.bootstrap.servers)",
+                              sluice_config_kafka_get(cfg, "bootstrap.servers"), rd_kafka_err2str(rerr));
+    fprintf(out, "kafka: %d broker(s) reachable\n", md->broker_cnt);
+    for (i = 0; i < md->topic_cnt; i++) {
+        if (!topic_matches(cfg, md->topics[i].topic))
+            continue;
+        fprintf(out, "  would consume %s (%d partitions)\n", md->topics[i].topic,
+                md->topics[i].partition_cnt);
+        matched++;
+    }
+    for (i = 0; i < (int)cfg->ntopics; i++) {
+        int j, found = cfg->topics[i][0] == '^';
+        for (j = 0; !found && j < md->topic_cnt; j++)
+            found = strcmp(md->topics[j].topic, cfg->topics[i]) == 0;
+        if (!found)
+            fprintf(out, "  warning: topic %s does not exist yet (Sluice starts consuming it when "
+                         "it appears)\n",
+                    cfg->topics[i]);
+    }
+    if (!matched)
+        fprintf(out, "  no existing topic matches the configured topics\n");
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+rd_kafka_t *sluice_source_handle(sluice_source_t *src)
+{
+    return src->rk;
+}

@@ -180,7 +180,8 @@ char *sluice_decode_decimal_text(sluice_arena_t *arena, const unsigned char *byt
     digits = sluice_arena_alloc(arena, cap);
     if (!mag || !digits)
         return NULL;
-    memcpy(mag, bytes, n);
+    if (n)
+        memcpy(mag, bytes, n);
     if (neg) {
         unsigned carry = 1;
         for (i = n; i-- > 0;) {
@@ -1186,6 +1187,11 @@ static int parse_message(ctx_t *c, const json_t *schema, const json_t *payload)
     return 0;
 }
 
+static int is_absent(const json_t *j)
+{
+    return !j || json_is_null(j);
+}
+
 static int decode_value(ctx_t *c, json_t *root)
 {
     const json_t *schema, *payload, *fields = NULL;
@@ -1195,7 +1201,7 @@ static int decode_value(ctx_t *c, json_t *root)
         return bad(c, "the document is JSON null; a tombstone is a null Kafka value and "
                       "never reaches the decoder, so this record is malformed");
     if (!json_is_object(root))
-        return bad(c, "the document is JSON %s, expected an object (a Debezium envelope)",
+        return bad(c, "the document is %s, expected a JSON object (a Debezium envelope)",
                    jtype(root));
     split(root, &schema, &payload);
     if (!json_is_object(payload))
@@ -1211,10 +1217,10 @@ static int decode_value(ctx_t *c, json_t *root)
     if (parse_op(c, payload) < 0 || parse_source(c, json_object_get(payload, "source")) < 0 ||
         get_int(c, payload, "ts_ms", 0, &c->ev->ts_ms) < 0)
         return -1;
-    if (schema && !sbefore && json_object_get(payload, "before"))
-        return bad(c, "\"before\" has no schema in the envelope's schema");
-    if (schema && !safter && json_object_get(payload, "after"))
-        return bad(c, "\"after\" has no schema in the envelope's schema");
+    if (schema && !sbefore && !is_absent(json_object_get(payload, "before")))
+        return bad(c, "\"before\" has no field schema in the envelope's schema");
+    if (schema && !safter && !is_absent(json_object_get(payload, "after")))
+        return bad(c, "\"after\" has no field schema in the envelope's schema");
     if (conv_row(c, "before", sbefore, json_object_get(payload, "before"), &c->ev->before) < 0 ||
         conv_row(c, "after", safter, json_object_get(payload, "after"), &c->ev->after) < 0)
         return -1;
@@ -1246,7 +1252,7 @@ static int decode_key(ctx_t *c, json_t *root)
     if (json_is_null(root))
         return 0;
     if (!json_is_object(root))
-        return bad(c, "the document is JSON %s, expected an object of key columns",
+        return bad(c, "the document is %s, expected a JSON object of key columns",
                    jtype(root));
     split(root, &schema, &payload);
     if (schema) {

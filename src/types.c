@@ -192,7 +192,9 @@ static int put_datetime(const sluice_value_t *v, sluice_buf_t *out, sluice_err_t
     if (v->u.i == DBZ_TS_NEG_INFINITY)
         return sluice_buf_puts(out, "-infinity") < 0 ? nomem(err) : 0;
     days = floordiv(v->u.i, USEC_PER_DAY);
-    us = v->u.i - days * USEC_PER_DAY;
+    us = v->u.i % USEC_PER_DAY; /* not v - days * USEC_PER_DAY: overflows at INT64_MIN */
+    if (us < 0)
+        us += USEC_PER_DAY;
     if (put_date(out, days, &bc) < 0 || sluice_buf_putc(out, ' ') < 0 || put_time(out, us) < 0)
         return nomem(err);
     return bc && sluice_buf_puts(out, " BC") < 0 ? nomem(err) : 0;

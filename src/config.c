@@ -4,6 +4,7 @@
 #include "sluice/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -34,8 +35,50 @@ const sluice_config_key_t sluice_config_keys[] = {
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,
      "the connector's unavailable.value.placeholder (unchanged TOAST columns)", 0, 0},
+    {"format.key", SLUICE_CFG_STRING, "auto", 0, "SLUICE_FORMAT_KEY",
+     "record key format: json, avro (Confluent wire format) or auto (a leading 0x00 magic byte means avro)", 0, 0},
+    {"format.value", SLUICE_CFG_STRING, "auto", 0, "SLUICE_FORMAT_VALUE",
+     "record value format: json, avro or auto", 0, 0},
+    {"registry.url", SLUICE_CFG_STRING, NULL, 0, "SLUICE_REGISTRY_URL",
+     "schema registry base URL, path prefix allowed (Apicurio: http://host/apis/ccompat/v7)", 0, 0},
+    {"registry.basic_auth", SLUICE_CFG_STRING, NULL, 0, "SLUICE_REGISTRY_BASIC_AUTH",
+     "registry basic auth as user:password (basic.auth.user.info)", 0, 0},
+    {"registry.ca_file", SLUICE_CFG_STRING, NULL, 0, NULL,
+     "CA bundle (PEM) to verify the registry's TLS certificate", 0, 0},
+    {"registry.cert_file", SLUICE_CFG_STRING, NULL, 0, NULL,
+     "client certificate (PEM) for registry mTLS", 0, 0},
+    {"registry.key_file", SLUICE_CFG_STRING, NULL, 0, NULL,
+     "client private key (PEM) for registry mTLS", 0, 0},
+    {"registry.timeout_ms", SLUICE_CFG_INT, "10000", 0, NULL,
+     "timeout of one registry request (ms)", 100, 600000},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
+
+/* Where each string key is stored. */
+static char **string_slot(sluice_config_t *cfg, const char *key)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } slots[] = {
+        {"postgres.conninfo", offsetof(sluice_config_t, pg_conninfo)},
+        {"mirror.schema", offsetof(sluice_config_t, mirror_schema)},
+        {"decode.unavailable_placeholder", offsetof(sluice_config_t, unavailable_placeholder)},
+        {"format.key", offsetof(sluice_config_t, format_key)},
+        {"format.value", offsetof(sluice_config_t, format_value)},
+        {"registry.url", offsetof(sluice_config_t, registry_url)},
+        {"registry.basic_auth", offsetof(sluice_config_t, registry_basic_auth)},
+        {"registry.ca_file", offsetof(sluice_config_t, registry_ca_file)},
+        {"registry.cert_file", offsetof(sluice_config_t, registry_cert_file)},
+        {"registry.key_file", offsetof(sluice_config_t, registry_key_file)},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+        if (strcmp(slots[i].key, key) == 0)
+            return (char **)((char *)cfg + slots[i].off);
+    return NULL;
+}
 
 static const sluice_config_key_t *find_key(const char *key)
 {
@@ -112,6 +155,13 @@ void sluice_config_destroy(sluice_config_t *cfg)
     free(cfg->mirror_schema);
     kv_free(cfg->mirror_tables, cfg->nmirror_tables);
     free(cfg->unavailable_placeholder);
+    free(cfg->format_key);
+    free(cfg->format_value);
+    free(cfg->registry_url);
+    free(cfg->registry_basic_auth);
+    free(cfg->registry_ca_file);
+    free(cfg->registry_cert_file);
+    free(cfg->registry_key_file);
     free(cfg->source_path);
     free(cfg);
 }
@@ -164,16 +214,11 @@ static int parse_long(const char *key, const char *text, long min, long max, lon
 
 static int store_string(sluice_config_t *cfg, const char *key, const char *value)
 {
-    char **slot = NULL;
+    char **slot;
 
-    if (strcmp(key, "postgres.conninfo") == 0)
-        slot = &cfg->pg_conninfo;
-    else if (strcmp(key, "mirror.schema") == 0)
-        slot = &cfg->mirror_schema;
-    else if (strcmp(key, "decode.unavailable_placeholder") == 0)
-        slot = &cfg->unavailable_placeholder;
-    else if (strncmp(key, "kafka.", 6) == 0)
+    if (strncmp(key, "kafka.", 6) == 0)
         return kv_set(&cfg->kafka, &cfg->nkafka, key + 6, value);
+    slot = string_slot(cfg, key);
     if (!slot)
         return -1;
     free(*slot);
@@ -192,6 +237,8 @@ static int store_int(sluice_config_t *cfg, const sluice_config_key_t *k, const c
         cfg->batch_max_events = v;
     else if (strcmp(k->key, "batch.max_ms") == 0)
         cfg->batch_max_ms = v;
+    else if (strcmp(k->key, "registry.timeout_ms") == 0)
+        cfg->registry_timeout_ms = v;
     return 0;
 }
 
@@ -462,6 +509,23 @@ static int validate(sluice_config_t *cfg, sluice_err_t *err)
     if (!cfg->unavailable_placeholder || !*cfg->unavailable_placeholder)
         return sluice_err_set(err, SLUICE_ERR_FATAL,
                               "config: decode.unavailable_placeholder must not be empty");
+    {
+        const char *fk[2] = {"format.key", "format.value"};
+        const char *fv[2] = {cfg->format_key, cfg->format_value};
+        int i2;
+        for (i2 = 0; i2 < 2; i2++)
+            if (strcmp(fv[i2], "json") && strcmp(fv[i2], "avro") && strcmp(fv[i2], "auto"))
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s = \"%s\" is not a format (use json, avro or auto)",
+                                      fk[i2], fv[i2]);
+        if ((!strcmp(cfg->format_key, "avro") || !strcmp(cfg->format_value, "avro")) &&
+            (!cfg->registry_url || !*cfg->registry_url))
+            return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                  "config: registry.url is missing: format avro needs a schema "
+                                  "registry (set it in %s or SLUICE_REGISTRY_URL)",
+                                  cfg->source_path && *cfg->source_path ? cfg->source_path
+                                                                        : "the config file");
+    }
     /* Offsets are Sluice's to manage: refuse settings that would let
      * librdkafka commit or store offsets behind the ledger's back. */
     {
@@ -646,6 +710,11 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
     fprintf(out, "  batch.max_events = %ld\n", cfg->batch_max_events);
     fprintf(out, "  batch.max_ms = %ld\n", cfg->batch_max_ms);
     fprintf(out, "  decode.unavailable_placeholder = %s\n", cfg->unavailable_placeholder);
+    fprintf(out, "  format.key = %s\n  format.value = %s\n", cfg->format_key, cfg->format_value);
+    if (cfg->registry_url)
+        fprintf(out, "  registry.url = %s\n", cfg->registry_url);
+    if (cfg->registry_basic_auth)
+        fprintf(out, "  registry.basic_auth = *****\n");
     free(masked);
 }
 

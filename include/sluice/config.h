@@ -32,6 +32,16 @@ typedef struct {
 
     char *unavailable_placeholder; /* decode.unavailable_placeholder */
 
+    char *format_key;   /* format.key: json | avro | auto */
+    char *format_value; /* format.value: json | avro | auto */
+
+    char *registry_url;        /* registry.url (may carry a path prefix) */
+    char *registry_basic_auth; /* registry.basic_auth: "user:password" */
+    char *registry_ca_file;    /* registry.ca_file */
+    char *registry_cert_file;  /* registry.cert_file (client certificate) */
+    char *registry_key_file;   /* registry.key_file */
+    long registry_timeout_ms;  /* registry.timeout_ms */
+
     char *source_path; /* file the config came from ("" for none) */
 } sluice_config_t;
 

@@ -1,0 +1,21 @@
+CREATE SCHEMA bq;
+CREATE TABLE bq.test_data_types (
+    c_id          int PRIMARY KEY,
+    c_integer     integer[],
+    c_text        text[],
+    c_varchar     varchar(50)[],
+    c_uuid        uuid[],
+    c_json        json[],
+    c_jsonb       jsonb[],
+    c_date        date[],
+    c_timestamp0  timestamp(0)[],
+    c_timestamp1  timestamp(1)[],
+    c_timestamp2  timestamp(2)[],
+    c_timestamp3  timestamp(3)[],
+    c_timestamp4  timestamp(4)[],
+    c_timestamp5  timestamp(5)[],
+    c_timestamp6  timestamp(6)[],
+    c_timestamptz timestamptz[],
+    c_time        timetz[],
+    c_time_whtz   time[],
+    c_binary      bytea[]);

@@ -1,0 +1,2 @@
+CREATE SCHEMA my_products_exclude;
+CREATE TABLE my_products_exclude.products (id int PRIMARY KEY, name text, description text, weight double precision);

@@ -1,0 +1,73 @@
+"""Shared set-up for the tests that run the generated accounts stream
+(tests/tools/gen_stream.py) through sluice: load it into a fresh mock-broker
+topic, create the target table with the write audit, and check the end state.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+
+import gen_stream  # noqa: E402
+import sluicetest as st  # noqa: E402
+
+TABLE = "public.accounts"
+
+
+class Stream:
+    def __init__(self, topic, msgs, truth, stats):
+        self.topic, self.msgs, self.truth, self.stats = topic, msgs, truth, stats
+        self.total = stats["messages"]
+
+
+def load(env, events=100_000, keys=10_000, partitions=16, seed=42,
+         prefix="stream", audit=True, throttle=0.0):
+    """PostgreSQL + mock broker + the stream preloaded and verified."""
+    pg = env.postgres()
+    topic = "%s.public.accounts" % prefix
+    env.broker(["%s:%d" % (topic, partitions)])
+    msgs, truth, stats = gen_stream.generate(seed, events, keys, prefix)
+    path = os.path.join(env.dir, "stream.tsv")
+    gen_stream.write_messages(msgs, path)
+    env.kafka.produce_file(topic, path)
+    env.kafka.assert_retained(topic, stats["messages"])
+    pg.execute(gen_stream.ddl(TABLE))
+    if audit:
+        st.install_audit(pg, TABLE, throttle)
+    print("loaded %s: %s" % (topic, stats), flush=True)
+    return Stream(topic, msgs, truth, stats)
+
+
+def ledger_total(pg, group, topic):
+    try:
+        led = st.ledger(pg, group)
+    except AssertionError:  # sluice.offsets not created yet
+        return 0
+    return sum(off for (t, _), off in led.items() if t == topic)
+
+
+def check_final(env, stream, group, audit=True, kafka_committed=True):
+    """Exact table, ledger at the high watermarks, no double writes."""
+    pg, kafka = env.pg, env.kafka
+    st.assert_lines_equal(stream.truth,
+                          pg.lines(gen_stream.truth_query(TABLE)),
+                          "rows of %s" % TABLE)
+    wm = kafka.assert_retained(stream.topic, stream.total)
+    led = st.ledger(pg, group)
+    want = {p: hi for p, (_, hi) in wm.items() if hi > 0}
+    got = {p: off for (t, p), off in led.items() if t == stream.topic}
+    st.assert_true(got == want or
+                   {p: o for p, o in got.items() if o > 0} == want,
+                   "ledger %s != high watermarks %s" % (got, want))
+    committed = kafka.committed(group, stream.topic)
+    for p, off in committed.items():
+        st.assert_true(off <= got.get(p, 0),
+                       "Kafka committed offset %d of partition %d is past "
+                       "the ledger's %d" % (off, p, got.get(p, 0)))
+    if kafka_committed:
+        st.assert_true(all(committed.get(p) == hi for p, hi in want.items()),
+                       "Kafka committed offsets %s != high watermarks %s "
+                       "after a clean exit" % (committed, want))
+    if audit:
+        st.assert_no_duplicate_writes(pg, TABLE)

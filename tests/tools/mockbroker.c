@@ -1,0 +1,290 @@
+/*
+ * sluice-mockbroker: a librdkafka mock Kafka cluster as a standalone process,
+ * for integration tests and demos.  It speaks the real Kafka protocol over
+ * loopback TCP; the worker under test cannot tell it from a real cluster.
+ *
+ *   sluice-mockbroker [--brokers N] [--topic NAME:PARTITIONS]...
+ *
+ * Line 1 on stdout is the bootstrap server list.  Then it runs until SIGTERM
+ * or SIGINT.  Fault injection: one command per line on stdin (see usage());
+ * each answers "ok" or "error: ..." on stdout.  EOF on stdin only stops
+ * reading commands, it does not stop the cluster.
+ *
+ * Not owned here: retention.  The mock keeps at most 5 MiB / 100,000 message
+ * sets per partition and silently drops the oldest beyond that; tests check
+ * watermarks after loading instead of working around the limit.
+ */
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+        (void)sig;
+        stop_requested = 1;
+}
+
+static void usage(FILE *out, const char *argv0) {
+        fprintf(out,
+                "usage: %s [--brokers N] [--topic NAME:PARTITIONS]...\n"
+                "\n"
+                "Prints the bootstrap servers on line 1 of stdout, then runs\n"
+                "until SIGTERM/SIGINT.  Commands on stdin, one per line:\n"
+                "  broker-down ID             close the broker's listener\n"
+                "  broker-up ID               reopen it\n"
+                "  broker-rtt ID MS           add round-trip latency\n"
+                "  push-errors APIKEY COUNT ERRCODE\n"
+                "                             fail the next COUNT requests of\n"
+                "                             APIKEY with ERRCODE (numeric)\n"
+                "  topic-error TOPIC ERRCODE  metadata error for TOPIC\n"
+                "  create-topic NAME:PARTITIONS\n"
+                "  quit                       shut down (like SIGTERM)\n",
+                argv0);
+}
+
+static int parse_int(const char *s, long min, long max, long *out) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v     = strtol(s, &end, 10);
+        if (errno || end == s || *end != '\0' || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+/* "NAME:PARTITIONS" (":PARTITIONS" optional, default 1). */
+static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
+                        char *errbuf, size_t errsize) {
+        char name[512];
+        const char *colon = strrchr(spec, ':');
+        long parts        = 1;
+        size_t len        = colon ? (size_t)(colon - spec) : strlen(spec);
+        rd_kafka_resp_err_t err;
+
+        if (len == 0 || len >= sizeof(name)) {
+                snprintf(errbuf, errsize, "bad topic spec \"%s\"", spec);
+                return -1;
+        }
+        memcpy(name, spec, len);
+        name[len] = '\0';
+        if (colon && parse_int(colon + 1, 1, 100000, &parts) != 0) {
+                snprintf(errbuf, errsize, "bad partition count in \"%s\"",
+                         spec);
+                return -1;
+        }
+        err = rd_kafka_mock_topic_create(mc, name, (int)parts, 1);
+        if (err) {
+                snprintf(errbuf, errsize, "creating topic %s: %s", name,
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        return 0;
+}
+
+/* Runs one stdin command; returns 1 on "quit", 0 otherwise. */
+static int run_command(rd_kafka_mock_cluster_t *mc, char *line) {
+        char *argv[8];
+        int argc = 0;
+        char errbuf[600];
+        long a, b, c;
+        char *tok, *save = NULL;
+
+        for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 8;
+             tok = strtok_r(NULL, " \t\r\n", &save))
+                argv[argc++] = tok;
+        if (argc == 0)
+                return 0;
+        errbuf[0] = '\0';
+
+        if (!strcmp(argv[0], "quit")) {
+                printf("ok\n");
+                fflush(stdout);
+                return 1;
+        } else if ((!strcmp(argv[0], "broker-down") ||
+                    !strcmp(argv[0], "broker-up")) &&
+                   argc == 2 && parse_int(argv[1], 0, INT32_MAX, &a) == 0) {
+                rd_kafka_resp_err_t err =
+                    argv[0][7] == 'd'
+                        ? rd_kafka_mock_broker_set_down(mc, (int32_t)a)
+                        : rd_kafka_mock_broker_set_up(mc, (int32_t)a);
+                if (err)
+                        snprintf(errbuf, sizeof(errbuf), "%s",
+                                 rd_kafka_err2str(err));
+        } else if (!strcmp(argv[0], "broker-rtt") && argc == 3 &&
+                   parse_int(argv[1], 0, INT32_MAX, &a) == 0 &&
+                   parse_int(argv[2], 0, 3600000, &b) == 0) {
+                rd_kafka_resp_err_t err =
+                    rd_kafka_mock_broker_set_rtt(mc, (int32_t)a, (int)b);
+                if (err)
+                        snprintf(errbuf, sizeof(errbuf), "%s",
+                                 rd_kafka_err2str(err));
+        } else if (!strcmp(argv[0], "push-errors") && argc == 4 &&
+                   parse_int(argv[1], 0, INT16_MAX, &a) == 0 &&
+                   parse_int(argv[2], 1, 100000, &b) == 0 &&
+                   parse_int(argv[3], -1000, 1000, &c) == 0) {
+                rd_kafka_resp_err_t *errs = malloc((size_t)b * sizeof(*errs));
+                long i;
+
+                if (!errs) {
+                        snprintf(errbuf, sizeof(errbuf), "out of memory");
+                } else {
+                        for (i = 0; i < b; i++)
+                                errs[i] = (rd_kafka_resp_err_t)c;
+                        rd_kafka_mock_push_request_errors_array(
+                            mc, (int16_t)a, (size_t)b, errs);
+                        free(errs);
+                }
+        } else if (!strcmp(argv[0], "topic-error") && argc == 3 &&
+                   parse_int(argv[2], -1000, 1000, &c) == 0) {
+                rd_kafka_mock_topic_set_error(mc, argv[1],
+                                              (rd_kafka_resp_err_t)c);
+        } else if (!strcmp(argv[0], "create-topic") && argc == 2) {
+                create_topic(mc, argv[1], errbuf, sizeof(errbuf));
+        } else {
+                snprintf(errbuf, sizeof(errbuf), "unknown or malformed command "
+                                                 "\"%s\"",
+                         argv[0]);
+        }
+
+        if (errbuf[0])
+                printf("error: %s\n", errbuf);
+        else
+                printf("ok\n");
+        fflush(stdout);
+        return 0;
+}
+
+/* Reads whatever stdin has without blocking longer than timeout_ms and runs
+ * complete lines.  Returns 1 when "quit" was read. */
+static int poll_commands(rd_kafka_mock_cluster_t *mc, int *stdin_open,
+                         char *buf, size_t bufsize, size_t *used,
+                         int timeout_ms) {
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+        ssize_t n;
+        char *nl;
+
+        if (!*stdin_open) {
+                usleep((useconds_t)timeout_ms * 1000);
+                return 0;
+        }
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+                return 0;
+        n = read(STDIN_FILENO, buf + *used, bufsize - 1 - *used);
+        if (n <= 0) {
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                        return 0;
+                *stdin_open = 0;
+                return 0;
+        }
+        *used += (size_t)n;
+        buf[*used] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+                size_t linelen = (size_t)(nl - buf) + 1;
+
+                *nl = '\0';
+                if (run_command(mc, buf))
+                        return 1;
+                memmove(buf, buf + linelen, *used - linelen + 1);
+                *used -= linelen;
+        }
+        if (*used == bufsize - 1) /* overlong line: drop it */
+                *used = 0;
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        char errstr[512];
+        char cmdbuf[4096];
+        size_t cmdused = 0;
+        int stdin_open = 1;
+        long brokers   = 1;
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        rd_kafka_mock_cluster_t *mc;
+        struct sigaction sa;
+        int i;
+
+        for (i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+                        usage(stdout, argv[0]);
+                        return 0;
+                } else if (!strcmp(argv[i], "--brokers") && i + 1 < argc) {
+                        if (parse_int(argv[++i], 1, 64, &brokers) != 0) {
+                                fprintf(stderr,
+                                        "sluice-mockbroker: --brokers wants "
+                                        "1..64, got \"%s\"\n",
+                                        argv[i]);
+                                return 2;
+                        }
+                } else if (!strcmp(argv[i], "--topic") && i + 1 < argc) {
+                        i++; /* created below, once the cluster exists */
+                } else {
+                        usage(stderr, argv[0]);
+                        return 2;
+                }
+        }
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+
+        conf = rd_kafka_conf_new();
+        /* This handle only owns the mock cluster; keep its log quiet. */
+        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!rk) {
+                fprintf(stderr, "sluice-mockbroker: rd_kafka_new: %s\n",
+                        errstr);
+                rd_kafka_conf_destroy(conf);
+                return 1;
+        }
+        mc = rd_kafka_mock_cluster_new(rk, (int)brokers);
+        if (!mc) {
+                fprintf(stderr, "sluice-mockbroker: cannot create the mock "
+                                "cluster\n");
+                rd_kafka_destroy(rk);
+                return 1;
+        }
+
+        for (i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--brokers")) {
+                        i++;
+                } else if (!strcmp(argv[i], "--topic")) {
+                        if (create_topic(mc, argv[++i], errstr,
+                                         sizeof(errstr)) != 0) {
+                                fprintf(stderr, "sluice-mockbroker: %s\n",
+                                        errstr);
+                                rd_kafka_mock_cluster_destroy(mc);
+                                rd_kafka_destroy(rk);
+                                return 2;
+                        }
+                }
+        }
+
+        printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+        fflush(stdout);
+
+        while (!stop_requested) {
+                if (poll_commands(mc, &stdin_open, cmdbuf, sizeof(cmdbuf),
+                                  &cmdused, 100))
+                        break;
+        }
+
+        rd_kafka_mock_cluster_destroy(mc);
+        rd_kafka_destroy(rk);
+        return 0;
+}

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice/decode_json.h"
+#include "sluice/decode.h"
 #include "sluice/event.h"
 #include "sluice/mirror.h"
 #include "sluice/observe.h"
@@ -40,7 +40,7 @@ struct sluice_apply {
     const char *group;
     sluice_pg_t *pg;
     sluice_mirror_t *mirror;
-    sluice_json_decoder_t *dec;
+    sluice_decoder_t *dec;
     sluice_event_t ev;
     strmap_t targets; /* topic -> sluice_mirror_table_t* */
     part_t *parts;
@@ -80,7 +80,6 @@ static part_t *part_find(sluice_apply_t *ap, const char *topic, int32_t partitio
 sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, sluice_err_t *err)
 {
     sluice_apply_t *ap = calloc(1, sizeof(*ap));
-    sluice_decode_opts_t opts;
 
     if (!ap) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
@@ -90,10 +89,11 @@ sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, sluice_err_t *err)
     ap->group = sluice_config_kafka_get(cfg, "group.id");
     strmap_init(&ap->targets);
     sluice_event_init(&ap->ev);
-    opts.unavailable_placeholder = cfg->unavailable_placeholder;
-    ap->dec = sluice_json_decoder_new(&opts);
+    ap->dec = sluice_decoder_new(cfg, err);
+    if (!ap->dec)
+        goto fail;
     ap->mirror = sluice_mirror_new();
-    if (!ap->dec || !ap->mirror) {
+    if (!ap->mirror) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
         goto fail;
     }
@@ -116,7 +116,7 @@ void sluice_apply_destroy(sluice_apply_t *ap)
         return;
     sluice_pg_destroy(ap->pg);
     sluice_mirror_destroy(ap->mirror);
-    sluice_json_decoder_destroy(ap->dec);
+    sluice_decoder_destroy(ap->dec);
     sluice_event_cleanup(&ap->ev);
     strmap_cleanup(&ap->targets, NULL);
     for (i = 0; i < ap->nparts; i++)
@@ -281,7 +281,7 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
     ev->partition = msg->partition;
     ev->offset = msg->offset;
     if (msg->key && msg->key_len &&
-        sluice_json_decoder_key(ap->dec, msg->key, msg->key_len, ev, err) < 0) {
+        sluice_decoder_key(ap->dec, msg->key, msg->key_len, ev, err) < 0) {
         sluice_err_prefix(err, "decoding the record key");
         return -1;
     }
@@ -289,7 +289,7 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
         ev->op = SLUICE_OP_TOMBSTONE;
         return 0;
     }
-    if (sluice_json_decoder_value(ap->dec, msg->value, msg->value_len, ev, err) < 0) {
+    if (sluice_decoder_value(ap->dec, msg->value, msg->value_len, ev, err) < 0) {
         sluice_err_prefix(err, "decoding the record value");
         return -1;
     }
@@ -383,7 +383,9 @@ static int apply_once(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n, si
                 rb->failed = 1;
                 rb->err = eerr;
                 rb->failed_cmd = ap->ncmds;
-                finish_pipeline(ap, rb, 0);
+                /* what was queued must reach the server before its results
+                 * can be read back (the transaction is then rolled back) */
+                finish_pipeline(ap, rb, PQpipelineSync(ap->pg->conn) == 1);
                 return -1;
             }
             *stop = end = i;

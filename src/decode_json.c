@@ -568,6 +568,38 @@ static int variable_scale_decimal(ctx_t *c, const json_t *j, sluice_value_t *out
     return decimal_from_bytes(c, b, n, (int32_t)s, out);
 }
 
+/* ---------------------------------------------------------------------- */
+/* semantic types and source fields shared with the Avro decoder
+ * (decode_json_int.h): one set of rules, whatever the wire format */
+
+sluice_intsem_t sluice_decode_intsem(const char *name)
+{
+    static const struct {
+        const char *name;
+        sluice_intsem_t sem;
+    } names[] = {
+        {"io.debezium.time.Date", SLUICE_INTSEM_DATE},
+        {"org.apache.kafka.connect.data.Date", SLUICE_INTSEM_DATE},
+        {"io.debezium.time.Time", SLUICE_INTSEM_TIME_MS},
+        {"org.apache.kafka.connect.data.Time", SLUICE_INTSEM_TIME_MS},
+        {"io.debezium.time.MicroTime", SLUICE_INTSEM_TIME_US},
+        {"io.debezium.time.NanoTime", SLUICE_INTSEM_TIME_NS},
+        {"io.debezium.time.Timestamp", SLUICE_INTSEM_TS_MS},
+        {"org.apache.kafka.connect.data.Timestamp", SLUICE_INTSEM_TS_MS},
+        {"io.debezium.time.MicroTimestamp", SLUICE_INTSEM_TS_US},
+        {"io.debezium.time.NanoTimestamp", SLUICE_INTSEM_TS_NS},
+    };
+    size_t i;
+
+    if (!name)
+        return SLUICE_INTSEM_PLAIN;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i].name) == 0)
+            return names[i].sem;
+    /* io.debezium.time.Year, MicroDuration, ... stay INT */
+    return SLUICE_INTSEM_PLAIN;
+}
+
 static int64_t floordiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -577,40 +609,44 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
-static int scale_up(ctx_t *c, int64_t v, int64_t factor, const char *name, int64_t *out)
+static int scale_up(int64_t v, int64_t factor, int64_t *out)
 {
     if (v > INT64_MAX / factor || v < INT64_MIN / factor)
-        return bad(c, "%s value %lld overflows microseconds", name, (long long)v);
+        return -1;
     *out = v * factor;
     return 0;
 }
 
-/* Integer schemas, by semantic name. Nanosecond values are floored to µs. */
-static int conv_int(ctx_t *c, const char *name, int64_t v, sluice_value_t *out)
+/* Nanosecond values are floored to µs; infinity markers pass through. */
+int sluice_decode_int_value(sluice_intsem_t sem, int64_t v, sluice_value_t *out)
 {
     out->kind = SLUICE_VAL_INT;
     out->u.i = v;
-    if (!name)
+    switch (sem) {
+    case SLUICE_INTSEM_PLAIN:
         return 0;
-    if (!strcmp(name, "io.debezium.time.Date") || !strcmp(name, "org.apache.kafka.connect.data.Date")) {
+    case SLUICE_INTSEM_DATE:
         out->kind = SLUICE_VAL_DATE;
-    } else if (!strcmp(name, "io.debezium.time.Time") ||
-               !strcmp(name, "org.apache.kafka.connect.data.Time")) {
+        return 0;
+    case SLUICE_INTSEM_TIME_MS:
         out->kind = SLUICE_VAL_TIME;
-        return scale_up(c, v, 1000, name, &out->u.i);
-    } else if (!strcmp(name, "io.debezium.time.MicroTime")) {
+        return scale_up(v, 1000, &out->u.i);
+    case SLUICE_INTSEM_TIME_US:
         out->kind = SLUICE_VAL_TIME;
-    } else if (!strcmp(name, "io.debezium.time.NanoTime")) {
+        return 0;
+    case SLUICE_INTSEM_TIME_NS:
         out->kind = SLUICE_VAL_TIME;
         out->u.i = floordiv(v, 1000);
-    } else if (!strcmp(name, "io.debezium.time.Timestamp") ||
-               !strcmp(name, "org.apache.kafka.connect.data.Timestamp")) {
+        return 0;
+    case SLUICE_INTSEM_TS_MS:
         out->kind = SLUICE_VAL_TIMESTAMP;
         if (v != DBZ_TS_POS_INFINITY && v != DBZ_TS_NEG_INFINITY)
-            return scale_up(c, v, 1000, name, &out->u.i);
-    } else if (!strcmp(name, "io.debezium.time.MicroTimestamp")) {
+            return scale_up(v, 1000, &out->u.i);
+        return 0;
+    case SLUICE_INTSEM_TS_US:
         out->kind = SLUICE_VAL_TIMESTAMP;
-    } else if (!strcmp(name, "io.debezium.time.NanoTimestamp")) {
+        return 0;
+    case SLUICE_INTSEM_TS_NS:
         out->kind = SLUICE_VAL_TIMESTAMP;
         if (v == INT64_MAX)
             out->u.i = DBZ_TS_POS_INFINITY;
@@ -618,8 +654,146 @@ static int conv_int(ctx_t *c, const char *name, int64_t v, sluice_value_t *out)
             out->u.i = DBZ_TS_NEG_INFINITY;
         else if (v != DBZ_TS_POS_INFINITY && v != DBZ_TS_NEG_INFINITY)
             out->u.i = floordiv(v, 1000);
+        return 0;
     }
-    /* io.debezium.time.Year, MicroDuration, ... stay INT */
+    return 0;
+}
+
+sluice_value_kind_t sluice_decode_string_kind(const char *name)
+{
+    if (!name)
+        return SLUICE_VAL_TEXT;
+    if (!strcmp(name, "io.debezium.data.Json"))
+        return SLUICE_VAL_JSON;
+    if (!strcmp(name, "io.debezium.data.Uuid"))
+        return SLUICE_VAL_UUID;
+    if (!strcmp(name, "io.debezium.time.ZonedTimestamp"))
+        return SLUICE_VAL_TIMESTAMPTZ;
+    if (!strcmp(name, "io.debezium.time.ZonedTime"))
+        return SLUICE_VAL_TIMETZ;
+    return SLUICE_VAL_TEXT;
+}
+
+static const struct {
+    const char *name;
+    sluice_snapshot_t snap;
+} snapshots[] = {
+    {"false", SLUICE_SNAPSHOT_FALSE},
+    {"true", SLUICE_SNAPSHOT_TRUE},
+    {"first", SLUICE_SNAPSHOT_FIRST},
+    {"first_in_data_collection", SLUICE_SNAPSHOT_FIRST_IN_DATA_COLLECTION},
+    {"last_in_data_collection", SLUICE_SNAPSHOT_LAST_IN_DATA_COLLECTION},
+    {"last", SLUICE_SNAPSHOT_LAST},
+    {"incremental", SLUICE_SNAPSHOT_INCREMENTAL},
+};
+
+int sluice_decode_snapshot(const char *s, size_t len, sluice_snapshot_t *out)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++) {
+        if (strlen(snapshots[i].name) == len && memcmp(s, snapshots[i].name, len) == 0) {
+            *out = snapshots[i].snap;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* PostgreSQL source.sequence: "[\"<lastCommitLsn>\",\"<lsn>\"]", null -> 0 */
+static int pg_sequence(const char *seq, sluice_pos_t *pos, char *why, size_t whylen)
+{
+    json_t *arr = json_loads(seq, 0, NULL);
+    size_t i, n = json_array_size(arr);
+    int rc = 0;
+
+    if (!json_is_array(arr) || n == 0 || n > SLUICE_POS_MAX_PARTS) {
+        json_decref(arr);
+        snprintf(why, whylen, "\"sequence\" %s is not a JSON array of 1-%d LSNs", seq,
+                 SLUICE_POS_MAX_PARTS);
+        return -1;
+    }
+    for (i = 0; i < n && rc == 0; i++) {
+        const json_t *e = json_array_get(arr, i);
+        int64_t v = 0;
+        if (json_is_integer(e)) {
+            v = json_integer_value(e);
+        } else if (json_is_string(e)) {
+            const char *s = json_string_value(e);
+            char *end;
+            unsigned long long u;
+            if (*s < '0' || *s > '9')
+                rc = -1;
+            u = strtoull(s, &end, 10);
+            if (*end || u > INT64_MAX)
+                rc = -1;
+            v = (int64_t)u;
+        } else if (!json_is_null(e)) {
+            rc = -1;
+        }
+        pos->part[i] = v;
+    }
+    json_decref(arr);
+    if (rc < 0) {
+        snprintf(why, whylen, "\"sequence\" %s holds an element that is not a decimal LSN", seq);
+        return -1;
+    }
+    pos->n = (int)n;
+    return 0;
+}
+
+/* MySQL: [binlog file number, pos, row]; "mysql-bin.000003" -> 3 */
+static int mysql_position(const sluice_source_fields_t *in, sluice_pos_t *pos, char *why,
+                          size_t whylen)
+{
+    const char *dot, *p;
+    long long num = 0;
+
+    if (!in->file || !*in->file)
+        return 0; /* unknown position */
+    dot = strrchr(in->file, '.');
+    p = dot ? dot + 1 : in->file;
+    if (!*p)
+        goto bad_file;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || num > (INT64_MAX - 9) / 10)
+            goto bad_file;
+        num = num * 10 + (*p - '0');
+    }
+    pos->n = 3;
+    pos->part[0] = num;
+    pos->part[1] = in->binpos;
+    pos->part[2] = in->row;
+    return 0;
+bad_file:
+    snprintf(why, whylen, "binlog \"file\" \"%s\" has no numeric suffix", in->file);
+    return -1;
+}
+
+int sluice_decode_position(const sluice_source_fields_t *in, sluice_pos_t *pos, char *why,
+                           size_t whylen)
+{
+    const char *conn = in->connector;
+
+    memset(pos, 0, sizeof(*pos));
+    if ((conn && (!strcmp(conn, "mysql") || !strcmp(conn, "mariadb"))) || in->mysql_fields)
+        return mysql_position(in, pos, why, whylen);
+    if (in->sequence && (!conn || !strcmp(conn, "postgresql")))
+        return pg_sequence(in->sequence, pos, why, whylen);
+    if (in->has_lsn) {
+        pos->n = 1;
+        pos->part[0] = in->lsn;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* value conversion with a schema */
+
+static int conv_int(ctx_t *c, const char *name, int64_t v, sluice_value_t *out)
+{
+    if (sluice_decode_int_value(sluice_decode_intsem(name), v, out) < 0)
+        return bad(c, "%s value %lld overflows microseconds", name, (long long)v);
     return 0;
 }
 
@@ -761,21 +935,12 @@ static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice
         return 0;
     }
     if (type_is(type, "string")) {
-        sluice_value_kind_t kind = SLUICE_VAL_TEXT;
+        sluice_value_kind_t kind = sluice_decode_string_kind(name);
         if (!json_is_string(j))
             return bad(c, "schema type string but the value is %s", jtype(j));
-        if (name_is(name, "io.debezium.data.Json")) {
-            kind = SLUICE_VAL_JSON;
-            if (top && string_is_placeholder(c->dec, j)) {
-                out->kind = SLUICE_VAL_UNAVAILABLE;
-                return 0;
-            }
-        } else if (name_is(name, "io.debezium.data.Uuid")) {
-            kind = SLUICE_VAL_UUID;
-        } else if (name_is(name, "io.debezium.time.ZonedTimestamp")) {
-            kind = SLUICE_VAL_TIMESTAMPTZ;
-        } else if (name_is(name, "io.debezium.time.ZonedTime")) {
-            kind = SLUICE_VAL_TIMETZ;
+        if (kind == SLUICE_VAL_JSON && top && string_is_placeholder(c->dec, j)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
         }
         return set_str(c, out, kind, json_string_value(j), json_string_length(j));
     }
@@ -953,23 +1118,9 @@ static int get_int(ctx_t *c, const json_t *obj, const char *key, int64_t dflt, i
     return 0;
 }
 
-static const struct {
-    const char *name;
-    sluice_snapshot_t snap;
-} snapshots[] = {
-    {"false", SLUICE_SNAPSHOT_FALSE},
-    {"true", SLUICE_SNAPSHOT_TRUE},
-    {"first", SLUICE_SNAPSHOT_FIRST},
-    {"first_in_data_collection", SLUICE_SNAPSHOT_FIRST_IN_DATA_COLLECTION},
-    {"last_in_data_collection", SLUICE_SNAPSHOT_LAST_IN_DATA_COLLECTION},
-    {"last", SLUICE_SNAPSHOT_LAST},
-    {"incremental", SLUICE_SNAPSHOT_INCREMENTAL},
-};
-
 static int get_snapshot(ctx_t *c, const json_t *src, sluice_snapshot_t *out)
 {
     const json_t *j = json_object_get(src, "snapshot");
-    size_t i;
 
     *out = SLUICE_SNAPSHOT_FALSE;
     if (!j || json_is_null(j))
@@ -980,88 +1131,19 @@ static int get_snapshot(ctx_t *c, const json_t *src, sluice_snapshot_t *out)
     }
     if (!json_is_string(j))
         return bad(c, "\"snapshot\" is %s, expected a string", jtype(j));
-    for (i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++) {
-        if (strcmp(json_string_value(j), snapshots[i].name) == 0) {
-            *out = snapshots[i].snap;
-            return 0;
-        }
-    }
+    if (sluice_decode_snapshot(json_string_value(j), json_string_length(j), out) == 0)
+        return 0;
     return bad(c, "\"snapshot\" is \"%s\", not one of true, first, first_in_data_collection, "
                   "last_in_data_collection, last, false, incremental",
                json_string_value(j));
 }
 
-/* PostgreSQL source.sequence: "[\"<lastCommitLsn>\",\"<lsn>\"]", null -> 0 */
-static int pg_sequence(ctx_t *c, const char *seq, sluice_pos_t *pos)
-{
-    json_t *arr = json_loads(seq, 0, NULL);
-    size_t i, n = json_array_size(arr);
-    int rc = 0;
-
-    if (!json_is_array(arr) || n == 0 || n > SLUICE_POS_MAX_PARTS) {
-        json_decref(arr);
-        return bad(c, "\"sequence\" %s is not a JSON array of 1-%d LSNs", seq,
-                   SLUICE_POS_MAX_PARTS);
-    }
-    for (i = 0; i < n && rc == 0; i++) {
-        const json_t *e = json_array_get(arr, i);
-        int64_t v = 0;
-        if (json_is_integer(e)) {
-            v = json_integer_value(e);
-        } else if (json_is_string(e)) {
-            const char *s = json_string_value(e);
-            char *end;
-            unsigned long long u;
-            if (*s < '0' || *s > '9')
-                rc = -1;
-            u = strtoull(s, &end, 10);
-            if (*end || u > INT64_MAX)
-                rc = -1;
-            v = (int64_t)u;
-        } else if (!json_is_null(e)) {
-            rc = -1;
-        }
-        pos->part[i] = v;
-    }
-    json_decref(arr);
-    if (rc < 0)
-        return bad(c, "\"sequence\" %s holds an element that is not a decimal LSN", seq);
-    pos->n = (int)n;
-    return 0;
-}
-
-/* MySQL: [binlog file number, pos, row]; "mysql-bin.000003" -> 3 */
-static int mysql_position(ctx_t *c, const json_t *src, sluice_pos_t *pos)
-{
-    const char *file = json_string_value(json_object_get(src, "file"));
-    const char *dot, *p;
-    int64_t binpos, row;
-    long long num = 0;
-
-    if (get_int(c, src, "pos", 0, &binpos) < 0 || get_int(c, src, "row", 0, &row) < 0)
-        return -1;
-    if (!file || !*file)
-        return 0; /* unknown position */
-    dot = strrchr(file, '.');
-    p = dot ? dot + 1 : file;
-    if (!*p)
-        return bad(c, "binlog \"file\" \"%s\" has no numeric suffix", file);
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || num > (INT64_MAX - 9) / 10)
-            return bad(c, "binlog \"file\" \"%s\" has no numeric suffix", file);
-        num = num * 10 + (*p - '0');
-    }
-    pos->n = 3;
-    pos->part[0] = num;
-    pos->part[1] = binpos;
-    pos->part[2] = row;
-    return 0;
-}
-
 static int parse_source(ctx_t *c, const json_t *src)
 {
     sluice_event_t *ev = c->ev;
+    sluice_source_fields_t sf;
     const json_t *seq, *lsn;
+    char why[SLUICE_ERR_MSG_MAX / 2];
 
     c->row = "source";
     if (!src || json_is_null(src))
@@ -1076,21 +1158,22 @@ static int parse_source(ctx_t *c, const json_t *src)
         get_int(c, src, "txId", -1, &ev->tx_id) < 0)
         return -1;
 
-    memset(&ev->pos, 0, sizeof(ev->pos));
+    memset(&sf, 0, sizeof(sf));
+    sf.connector = ev->connector;
+    sf.mysql_fields = json_object_get(src, "file") || json_object_get(src, "pos");
+    if (sf.mysql_fields || (ev->connector && (!strcmp(ev->connector, "mysql") ||
+                                              !strcmp(ev->connector, "mariadb")))) {
+        if (get_int(c, src, "pos", 0, &sf.binpos) < 0 || get_int(c, src, "row", 0, &sf.row) < 0)
+            return -1;
+        sf.file = json_string_value(json_object_get(src, "file"));
+    }
     seq = json_object_get(src, "sequence");
     lsn = json_object_get(src, "lsn");
-    if ((ev->connector && (!strcmp(ev->connector, "mysql") || !strcmp(ev->connector, "mariadb"))) ||
-        json_object_get(src, "file") || json_object_get(src, "pos")) {
-        if (mysql_position(c, src, &ev->pos) < 0)
-            return -1;
-    } else if (json_is_string(seq) &&
-               (!ev->connector || !strcmp(ev->connector, "postgresql"))) {
-        if (pg_sequence(c, json_string_value(seq), &ev->pos) < 0)
-            return -1;
-    } else if (json_is_integer(lsn)) {
-        ev->pos.n = 1;
-        ev->pos.part[0] = json_integer_value(lsn);
-    }
+    sf.sequence = json_string_value(seq);
+    sf.has_lsn = json_is_integer(lsn);
+    sf.lsn = json_integer_value(lsn);
+    if (sluice_decode_position(&sf, &ev->pos, why, sizeof(why)) < 0)
+        return bad(c, "%s", why);
     c->row = NULL;
     return 0;
 }

@@ -1,11 +1,18 @@
 /* Apply: one PostgreSQL transaction per batch, sent in pipeline mode —
- * BEGIN, the mirror's statements for every message, sluice.advance() for
- * every partition touched (the ledger, fenced on the offset this worker
- * holds), COMMIT. Decoding happens here, message by message, so a batch needs
- * one decoded event at a time. Retries and Kafka commits are the caller's. */
+ * BEGIN, the handlers' statements, sluice.advance() for every partition the
+ * batch touched (the ledger, fenced on the offset this worker holds),
+ * COMMIT. Three ways to build a batch, same effect:
+ *  - fast: mirror only; events are decoded and folded per key while the
+ *    previous batch runs, then sent as a few multi-row statements;
+ *  - ordered: custom handlers (or events the mirror cannot fold) run event
+ *    by event in partition order at send time;
+ *  - precise: every event gets its own statements, so a statement that fails
+ *    names its message (used to find a poison message).
+ * Retries, backoff and Kafka commits are the caller's. */
 #include "sluice/apply.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,32 +29,80 @@
  * buffers and avoids both sides blocking on full socket buffers. */
 #define MAX_INFLIGHT 1024
 
+typedef enum { MODE_FAST, MODE_ORDERED, MODE_PRECISE } mode_t_;
+
 typedef struct {
     char *topic;
     int32_t partition;
-    int64_t held;    /* ledger offset this worker holds; -1: no ledger row */
-    int64_t next;    /* during a batch: next offset after the last message */
-    int touched;
+    int64_t held; /* ledger offset this worker holds; -1: no ledger row */
 } part_t;
 
 typedef struct {
-    int msg;  /* message index, or -1 */
-    char what; /* 'B'egin, 'S'tatement, 'L'edger, 'C'ommit */
+    const char *topic; /* borrowed from the batch's messages */
+    int32_t partition;
+    int64_t next;
+    int64_t held; /* at send time */
+} lentry_t;
+
+typedef struct {
+    int msg;   /* message index, or -1 */
+    char what; /* 'B'egin, 'S'tatement, 'L'edger, 'C'ommit, 'H'andler sync */
 } cmd_t;
+
+typedef struct {
+    int failed;
+    size_t failed_cmd; /* (size_t)-1: not a command (handler, decode) */
+    int failed_msg;    /* message at fault, -1 if none */
+    sluice_err_t err;
+    int moved; /* SQLSTATE SL001 */
+    int lost;  /* connection lost */
+    const char *stage;
+    const char *handler;
+} readback_t;
+
+typedef struct {
+    const sluice_msg_t *msgs;
+    size_t n;
+    size_t end; /* [0, end) belong to the batch; end < n: msgs[end] is poison */
+    sluice_err_t end_err;
+    const char *end_stage;
+    mode_t_ mode;
+    lentry_t *ledger;
+    size_t nledger, capledger;
+} batch_t;
+
+struct sluice_ctx {
+    sluice_apply_t *ap;
+    int msg;
+    int failed;
+    sluice_err_t err;
+};
 
 struct sluice_apply {
     const sluice_config_t *cfg;
     const char *group;
-    sluice_pg_t *pg;
+    sluice_pg_t *pg;   /* batches */
+    sluice_pg_t *meta; /* catalog lookups and ledger reads, usable while a batch runs */
     sluice_mirror_t *mirror;
+    sluice_router_t *router;
     sluice_decoder_t *dec;
     sluice_event_t ev;
     strmap_t targets; /* topic -> sluice_mirror_table_t* */
     part_t *parts;
     size_t nparts, capparts;
+
+    int prepared; /* prep holds a batch ready to send */
+    int inflight; /* fly has been sent; wait() reads its outcome */
+    int finished; /* fly's pipeline has been read to the end */
+    batch_t prep, fly;
     cmd_t *cmds;
     size_t ncmds, capcmds, nread;
+    int synced;
+    readback_t rb;
+    sluice_ctx_t ctx;
 };
+
+/* ---- partitions and the ledger ------------------------------------------ */
 
 static part_t *part_find(sluice_apply_t *ap, const char *topic, int32_t partition, int create)
 {
@@ -72,12 +127,96 @@ static part_t *part_find(sluice_apply_t *ap, const char *topic, int32_t partitio
         return NULL;
     ap->parts[ap->nparts].partition = partition;
     ap->parts[ap->nparts].held = -1;
-    ap->parts[ap->nparts].next = -1;
-    ap->parts[ap->nparts].touched = 0;
     return &ap->parts[ap->nparts++];
 }
 
-sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, sluice_err_t *err)
+int sluice_apply_ledger_load(sluice_apply_t *ap, const char *topic, const int32_t *partitions,
+                             size_t n, int64_t *offsets, sluice_err_t *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char ptext[16];
+        const char *params[3] = {ap->group, topic, ptext};
+        PGresult *res;
+        part_t *p;
+
+        snprintf(ptext, sizeof(ptext), "%" PRId32, partitions[i]);
+        res = PQexecParams(ap->meta->conn,
+                           "SELECT next_offset FROM sluice.offsets "
+                           "WHERE group_id = $1 AND topic = $2 AND partition = $3",
+                           3, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            sluice_pg_result_err(ap->meta, res, "apply: reading the ledger sluice.offsets", err);
+            PQclear(res);
+            if (PQstatus(ap->meta->conn) != CONNECTION_OK) {
+                sluice_err_t rerr;
+                sluice_pg_reconnect(ap->meta, &rerr);
+            }
+            return -1;
+        }
+        offsets[i] = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+        PQclear(res);
+        p = part_find(ap, topic, partitions[i], 1);
+        if (!p)
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
+        p->held = offsets[i];
+    }
+    return 0;
+}
+
+void sluice_apply_forget(sluice_apply_t *ap, const char *topic, int32_t partition)
+{
+    part_t *p = part_find(ap, topic, partition, 0);
+
+    if (!p)
+        return;
+    free(p->topic);
+    *p = ap->parts[--ap->nparts];
+}
+
+static int ledger_note(batch_t *b, const sluice_msg_t *msg)
+{
+    size_t i;
+
+    for (i = b->nledger; i-- > 0;) {
+        lentry_t *e = &b->ledger[i];
+        if (e->partition == msg->partition && strcmp(e->topic, msg->topic) == 0) {
+            e->next = msg->offset + 1;
+            return 0;
+        }
+    }
+    if (b->nledger == b->capledger) {
+        size_t cap = b->capledger ? b->capledger * 2 : 16;
+        lentry_t *grown = realloc(b->ledger, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        b->ledger = grown;
+        b->capledger = cap;
+    }
+    b->ledger[b->nledger].topic = msg->topic;
+    b->ledger[b->nledger].partition = msg->partition;
+    b->ledger[b->nledger].next = msg->offset + 1;
+    b->ledger[b->nledger].held = -1;
+    b->nledger++;
+    return 0;
+}
+
+static void batch_reset(batch_t *b, const sluice_msg_t *msgs, size_t n, mode_t_ mode)
+{
+    b->msgs = msgs;
+    b->n = n;
+    b->end = n;
+    b->end_stage = NULL;
+    sluice_err_clear(&b->end_err);
+    b->mode = mode;
+    b->nledger = 0;
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, const sluice_handler_t *handlers,
+                                 size_t nhandlers, sluice_err_t *err)
 {
     sluice_apply_t *ap = calloc(1, sizeof(*ap));
 
@@ -102,6 +241,13 @@ sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, sluice_err_t *err)
         goto fail;
     if (sluice_pg_migrate(ap->pg, err) < 0)
         goto fail;
+    ap->meta = sluice_pg_connect(cfg->pg_conninfo, err);
+    if (!ap->meta)
+        goto fail;
+    ap->router = sluice_router_new(cfg, handlers, nhandlers, err);
+    if (!ap->router)
+        goto fail;
+    ap->ctx.ap = ap;
     return ap;
 fail:
     sluice_apply_destroy(ap);
@@ -114,6 +260,8 @@ void sluice_apply_destroy(sluice_apply_t *ap)
 
     if (!ap)
         return;
+    sluice_router_destroy(ap->router);
+    sluice_pg_destroy(ap->meta);
     sluice_pg_destroy(ap->pg);
     sluice_mirror_destroy(ap->mirror);
     sluice_decoder_destroy(ap->dec);
@@ -123,148 +271,33 @@ void sluice_apply_destroy(sluice_apply_t *ap)
         free(ap->parts[i].topic);
     free(ap->parts);
     free(ap->cmds);
+    free(ap->prep.ledger);
+    free(ap->fly.ledger);
     free(ap);
 }
 
 int sluice_apply_reconnect(sluice_apply_t *ap, sluice_err_t *err)
 {
+    sluice_mirror_discard(ap->mirror);
     sluice_mirror_reset_statements(ap->mirror);
+    ap->prepared = 0;
+    ap->inflight = 0;
+    if (PQstatus(ap->meta->conn) != CONNECTION_OK && sluice_pg_reconnect(ap->meta, err) < 0)
+        return -1;
     return sluice_pg_reconnect(ap->pg, err);
 }
 
-int sluice_apply_ledger_load(sluice_apply_t *ap, const char *topic, const int32_t *partitions,
-                             size_t n, int64_t *offsets, sluice_err_t *err)
+int sluice_apply_prepared(const sluice_apply_t *ap)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        char ptext[16];
-        const char *params[3] = {ap->group, topic, ptext};
-        PGresult *res;
-        part_t *p;
-
-        snprintf(ptext, sizeof(ptext), "%" PRId32, partitions[i]);
-        res = PQexecParams(ap->pg->conn,
-                           "SELECT next_offset FROM sluice.offsets "
-                           "WHERE group_id = $1 AND topic = $2 AND partition = $3",
-                           3, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            sluice_pg_result_err(ap->pg, res, "apply: reading the ledger sluice.offsets", err);
-            PQclear(res);
-            return -1;
-        }
-        offsets[i] = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
-        PQclear(res);
-        p = part_find(ap, topic, partitions[i], 1);
-        if (!p)
-            return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
-        p->held = offsets[i];
-    }
-    return 0;
+    return ap->prepared;
 }
 
-void sluice_apply_forget(sluice_apply_t *ap, const char *topic, int32_t partition)
+int sluice_apply_inflight(const sluice_apply_t *ap)
 {
-    part_t *p = part_find(ap, topic, partition, 0);
-
-    if (!p)
-        return;
-    free(p->topic);
-    *p = ap->parts[--ap->nparts];
+    return ap->inflight;
 }
 
-static int cmd_push(sluice_apply_t *ap, int msg, char what)
-{
-    if (ap->ncmds == ap->capcmds) {
-        size_t cap = ap->capcmds ? ap->capcmds * 2 : 1024;
-        cmd_t *grown = realloc(ap->cmds, cap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        ap->cmds = grown;
-        ap->capcmds = cap;
-    }
-    ap->cmds[ap->ncmds].msg = msg;
-    ap->cmds[ap->ncmds].what = what;
-    ap->ncmds++;
-    return 0;
-}
-
-/* Outcome of reading results back. */
-typedef struct {
-    int failed;        /* a command failed */
-    size_t failed_cmd; /* which */
-    sluice_err_t err;
-    int moved;         /* SQLSTATE SL001 */
-    int lost;          /* connection lost while reading */
-} readback_t;
-
-/* Reads the results of commands [ap->nread, upto). */
-static void read_results(sluice_apply_t *ap, size_t upto, readback_t *rb)
-{
-    while (ap->nread < upto) {
-        PGresult *res = PQgetResult(ap->pg->conn);
-        ExecStatusType st;
-
-        if (!res) {
-            /* every command's results end with NULL; a NULL first means the
-             * connection broke */
-            if (PQstatus(ap->pg->conn) != CONNECTION_OK) {
-                rb->lost = 1;
-                if (!rb->failed) {
-                    rb->failed = 1;
-                    rb->failed_cmd = ap->nread;
-                    sluice_pg_result_err(ap->pg, NULL, "postgres", &rb->err);
-                }
-                ap->nread = upto;
-                return;
-            }
-            continue;
-        }
-        st = PQresultStatus(res);
-        if (st == PGRES_FATAL_ERROR && !rb->failed) {
-            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            rb->failed = 1;
-            rb->failed_cmd = ap->nread;
-            rb->moved = state && strcmp(state, SLUICE_SQLSTATE_LEDGER_MOVED) == 0;
-            sluice_pg_result_err(ap->pg, res, "postgres", &rb->err);
-        }
-        PQclear(res);
-        if (st == PGRES_PIPELINE_SYNC) /* not expected here */
-            continue;
-        /* consume the NULL that ends this command's results */
-        res = PQgetResult(ap->pg->conn);
-        while (res) {
-            PQclear(res);
-            res = PQgetResult(ap->pg->conn);
-        }
-        ap->nread++;
-    }
-}
-
-static int send_simple(sluice_apply_t *ap, const char *sql, int msg, char what)
-{
-    if (!PQsendQueryParams(ap->pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
-        return -1;
-    return cmd_push(ap, msg, what);
-}
-
-static sluice_mirror_table_t *target_for(sluice_apply_t *ap, const char *topic, sluice_err_t *err)
-{
-    sluice_mirror_table_t *t = strmap_get(&ap->targets, topic, strlen(topic));
-    sluice_target_t target;
-
-    if (t)
-        return t;
-    if (sluice_route_target(ap->cfg, topic, &target, err) < 0)
-        return NULL;
-    t = sluice_mirror_table(ap->mirror, ap->pg, target.schema, target.table, err);
-    sluice_target_cleanup(&target);
-    if (t && strmap_put(&ap->targets, topic, strlen(topic), t) < 0) {
-        sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
-        return NULL;
-    }
-    return t;
-}
+/* ---- decoding and routing --------------------------------------------- */
 
 static void msg_err(sluice_err_t *err, const sluice_msg_t *msg)
 {
@@ -296,177 +329,546 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
     return 0;
 }
 
-/* Ends the pipeline: reads everything, leaves pipeline mode, rolls back an
- * open or failed transaction. */
-static void finish_pipeline(sluice_apply_t *ap, readback_t *rb, int synced)
+/* The mirror's table for a topic, looked up on the catalog connection. */
+static sluice_mirror_table_t *target_for(sluice_apply_t *ap, const char *topic, sluice_err_t *err)
+{
+    sluice_mirror_table_t *t = strmap_get(&ap->targets, topic, strlen(topic));
+    sluice_target_t target;
+
+    if (t)
+        return t;
+    if (sluice_route_target(ap->cfg, topic, &target, err) < 0)
+        return NULL;
+    t = sluice_mirror_table(ap->mirror, ap->meta, target.schema, target.table, err);
+    sluice_target_cleanup(&target);
+    if (t && strmap_put(&ap->targets, topic, strlen(topic), t) < 0) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- prepare (fast path) ---------------------------------------------------- */
+
+int sluice_apply_prepare(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n, sluice_err_t *err)
+{
+    batch_t *b = &ap->prep;
+    size_t i;
+
+    sluice_apply_discard(ap);
+    batch_reset(b, msgs, n, MODE_FAST);
+    for (i = 0; i < n; i++) {
+        const sluice_msg_t *msg = &msgs[i];
+        const sluice_route_entry_t *entries;
+        size_t ne, k;
+        sluice_err_t e;
+
+        sluice_err_clear(&e);
+        if (decode(ap, msg, &e) < 0) {
+            if (e.cls != SLUICE_ERR_PERMANENT) {
+                *err = e;
+                msg_err(err, msg);
+                sluice_mirror_discard(ap->mirror);
+                return -1;
+            }
+            b->end = i;
+            b->end_err = e;
+            b->end_stage = "decode";
+            break;
+        }
+        if (sluice_router_match(ap->router, &ap->ev, &entries, &ne) < 0) {
+            sluice_mirror_discard(ap->mirror);
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
+        }
+        for (k = 0; k < ne; k++) {
+            sluice_mirror_table_t *t;
+            int rc;
+            if (!entries[k].is_mirror)
+                goto ordered; /* business logic runs event by event at send time */
+            t = target_for(ap, msg->topic, &e);
+            if (!t) {
+                if (e.cls != SLUICE_ERR_PERMANENT) {
+                    *err = e;
+                    sluice_mirror_discard(ap->mirror);
+                    return -1;
+                }
+                b->end = i;
+                b->end_err = e;
+                b->end_stage = "route";
+                goto done;
+            }
+            rc = sluice_mirror_add(ap->mirror, t, &ap->ev, &e);
+            if (rc > 0)
+                goto ordered; /* cannot fold: apply this batch in order */
+            if (rc < 0) {
+                if (e.cls != SLUICE_ERR_PERMANENT) {
+                    *err = e;
+                    sluice_mirror_discard(ap->mirror);
+                    return -1;
+                }
+                b->end = i;
+                b->end_err = e;
+                b->end_stage = "apply";
+                goto done;
+            }
+        }
+        if (ledger_note(b, msg) < 0) {
+            sluice_mirror_discard(ap->mirror);
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
+        }
+    }
+done:
+    ap->prepared = 1;
+    return 0;
+ordered:
+    sluice_mirror_discard(ap->mirror);
+    batch_reset(b, msgs, n, MODE_ORDERED);
+    ap->prepared = 1;
+    return 0;
+}
+
+void sluice_apply_discard(sluice_apply_t *ap)
+{
+    if (!ap->prepared)
+        return;
+    sluice_mirror_discard(ap->mirror);
+    ap->prepared = 0;
+}
+
+/* ---- the pipeline ------------------------------------------------------------ */
+
+static int cmd_push(sluice_apply_t *ap, int msg, char what)
+{
+    if (ap->ncmds == ap->capcmds) {
+        size_t cap = ap->capcmds ? ap->capcmds * 2 : 1024;
+        cmd_t *grown = realloc(ap->cmds, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        ap->cmds = grown;
+        ap->capcmds = cap;
+    }
+    ap->cmds[ap->ncmds].msg = msg;
+    ap->cmds[ap->ncmds].what = what;
+    ap->ncmds++;
+    return 0;
+}
+
+static int cmds_push(sluice_apply_t *ap, int n, int msg)
+{
+    while (n-- > 0)
+        if (cmd_push(ap, msg, 'S') < 0)
+            return -1;
+    return 0;
+}
+
+static void rb_fail(readback_t *rb, size_t cmd, int msg, const sluice_err_t *err)
+{
+    if (rb->failed)
+        return;
+    rb->failed = 1;
+    rb->failed_cmd = cmd;
+    rb->failed_msg = msg;
+    rb->err = *err;
+}
+
+/* Reads the results of commands [ap->nread, upto). */
+static void read_results(sluice_apply_t *ap, size_t upto)
+{
+    readback_t *rb = &ap->rb;
+
+    while (ap->nread < upto) {
+        PGresult *res = PQgetResult(ap->pg->conn);
+        ExecStatusType st;
+
+        if (!res) {
+            /* a command's results end with NULL; NULL first means the
+             * connection broke */
+            if (PQstatus(ap->pg->conn) != CONNECTION_OK) {
+                sluice_err_t e;
+                sluice_pg_result_err(ap->pg, NULL, "postgres", &e);
+                rb->lost = 1;
+                rb_fail(rb, ap->nread, ap->cmds[ap->nread].msg, &e);
+                ap->nread = upto;
+                return;
+            }
+            continue;
+        }
+        st = PQresultStatus(res);
+        if (st == PGRES_FATAL_ERROR && !rb->failed) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            sluice_err_t e;
+            sluice_pg_result_err(ap->pg, res, "postgres", &e);
+            rb->moved = state && strcmp(state, SLUICE_SQLSTATE_LEDGER_MOVED) == 0;
+            rb_fail(rb, ap->nread, ap->cmds[ap->nread].msg, &e);
+        }
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC)
+            continue; /* a handler's mid-batch sync, already accounted for */
+        /* consume the NULL that ends this command's results */
+        while ((res = PQgetResult(ap->pg->conn)) != NULL)
+            PQclear(res);
+        ap->nread++;
+    }
+}
+
+static void read_sync(sluice_apply_t *ap)
 {
     PGresult *res;
 
-    if (!rb->lost) {
-        read_results(ap, ap->ncmds, rb);
-        if (synced && !rb->lost) {
-            /* the PGRES_PIPELINE_SYNC result */
-            while ((res = PQgetResult(ap->pg->conn)) != NULL) {
-                ExecStatusType st = PQresultStatus(res);
-                PQclear(res);
-                if (st == PGRES_PIPELINE_SYNC)
-                    break;
-            }
-        }
+    while (!ap->rb.lost && (res = PQgetResult(ap->pg->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC)
+            return;
+    }
+    if (PQstatus(ap->pg->conn) != CONNECTION_OK && !ap->rb.failed) {
+        sluice_err_t e;
+        sluice_pg_result_err(ap->pg, NULL, "postgres", &e);
+        ap->rb.lost = 1;
+        rb_fail(&ap->rb, (size_t)-1, -1, &e);
+    }
+}
+
+/* Ends the pipeline: reads everything, leaves pipeline mode, rolls back an
+ * open or failed transaction. */
+static void finish_pipeline(sluice_apply_t *ap)
+{
+    if (!ap->synced && PQpipelineStatus(ap->pg->conn) != PQ_PIPELINE_OFF)
+        ap->synced = PQpipelineSync(ap->pg->conn) == 1;
+    if (!ap->rb.lost) {
+        read_results(ap, ap->ncmds);
+        if (ap->synced)
+            read_sync(ap);
     }
     if (PQpipelineStatus(ap->pg->conn) != PQ_PIPELINE_OFF)
         PQexitPipelineMode(ap->pg->conn);
-    if (PQstatus(ap->pg->conn) == CONNECTION_OK &&
-        PQtransactionStatus(ap->pg->conn) != PQTRANS_IDLE) {
+    if (PQstatus(ap->pg->conn) == CONNECTION_OK && PQtransactionStatus(ap->pg->conn) != PQTRANS_IDLE)
         PQclear(PQexec(ap->pg->conn, "ROLLBACK"));
-    }
-    if (rb->failed && PQstatus(ap->pg->conn) == CONNECTION_OK) {
+    if (ap->rb.failed) {
         /* statements prepared in an aborted pipeline may or may not exist */
-        PQclear(PQexec(ap->pg->conn, "DEALLOCATE ALL"));
-        sluice_mirror_reset_statements(ap->mirror);
-    } else if (rb->failed) {
+        if (PQstatus(ap->pg->conn) == CONNECTION_OK)
+            PQclear(PQexec(ap->pg->conn, "DEALLOCATE ALL"));
         sluice_mirror_reset_statements(ap->mirror);
     }
+    ap->finished = 1;
 }
 
-/* One attempt at msgs[0, n). On a message that cannot be decoded or routed,
- * applies the messages before it and reports it as *stop. */
-static int apply_once(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n, size_t *stop,
-                      sluice_err_t *stop_err, readback_t *rb)
+static int send_simple(sluice_apply_t *ap, const char *sql, char what)
 {
-    size_t i, end = n;
-    int synced = 0;
+    if (!PQsendQueryParams(ap->pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+        return -1;
+    return cmd_push(ap, -1, what);
+}
 
-    *stop = n;
-    ap->ncmds = 0;
-    ap->nread = 0;
-    memset(rb, 0, sizeof(*rb));
-    for (i = 0; i < ap->nparts; i++)
-        ap->parts[i].touched = 0;
-
-    /* Tables first, synchronously: catalog lookups cannot run inside the
-     * pipeline. A topic that cannot be routed stops the batch there. */
-    for (i = 0; i < n; i++) {
-        sluice_err_t terr;
-        sluice_err_clear(&terr);
-        if (!msgs[i].value)
-            continue;
-        if (!target_for(ap, msgs[i].topic, &terr)) {
-            if (terr.cls != SLUICE_ERR_PERMANENT) {
-                rb->failed = 1;
-                rb->err = terr;
-                rb->failed_cmd = (size_t)-1;
-                return -1;
-            }
-            *stop = end = i;
-            *stop_err = terr;
-            break;
-        }
+static int bound_inflight(sluice_apply_t *ap)
+{
+    if (ap->ncmds - ap->nread > MAX_INFLIGHT) {
+        PQsendFlushRequest(ap->pg->conn);
+        PQflush(ap->pg->conn);
+        read_results(ap, ap->ncmds - MAX_INFLIGHT / 2);
     }
+    return ap->rb.failed ? -1 : 0;
+}
 
-    if (!PQenterPipelineMode(ap->pg->conn) || send_simple(ap, "BEGIN", -1, 'B') < 0)
-        goto send_failed;
-    for (i = 0; i < end; i++) {
-        const sluice_msg_t *msg = &msgs[i];
-        part_t *p = part_find(ap, msg->topic, msg->partition, 1);
-        int nres = 0, k;
-        sluice_err_t eerr;
+static int send_ledger_and_commit(sluice_apply_t *ap, batch_t *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->nledger; i++) {
+        lentry_t *e = &b->ledger[i];
+        part_t *p = part_find(ap, e->topic, e->partition, 1);
+        char held[24], next[24], part[16];
+        const char *params[5];
 
         if (!p)
-            goto send_failed;
-        sluice_err_clear(&eerr);
-        if (decode(ap, msg, &eerr) < 0 ||
-            (msg->value && sluice_mirror_send(ap->mirror, ap->pg,
-                                              strmap_get(&ap->targets, msg->topic, strlen(msg->topic)),
-                                              &ap->ev, &nres, &eerr) < 0)) {
-            if (eerr.cls != SLUICE_ERR_PERMANENT) {
-                rb->failed = 1;
-                rb->err = eerr;
-                rb->failed_cmd = ap->ncmds;
-                /* what was queued must reach the server before its results
-                 * can be read back (the transaction is then rolled back) */
-                finish_pipeline(ap, rb, PQpipelineSync(ap->pg->conn) == 1);
+            return -1;
+        e->held = p->held;
+        snprintf(held, sizeof(held), "%" PRId64, p->held);
+        snprintf(next, sizeof(next), "%" PRId64, e->next);
+        snprintf(part, sizeof(part), "%" PRId32, e->partition);
+        params[0] = ap->group;
+        params[1] = e->topic;
+        params[2] = part;
+        params[3] = p->held < 0 ? NULL : held;
+        params[4] = next;
+        if (!PQsendQueryParams(ap->pg->conn, "SELECT sluice.advance($1, $2, $3, $4, $5)", 5, NULL,
+                               params, NULL, NULL, 0) ||
+            cmd_push(ap, -1, 'L') < 0)
+            return -1;
+    }
+    return send_simple(ap, "COMMIT", 'C');
+}
+
+/* Runs the handlers of one event at send time (ordered and precise modes).
+ * Returns 0, or -1 when the batch must stop (rb says why). */
+static int run_event(sluice_apply_t *ap, batch_t *b, size_t i)
+{
+    const sluice_msg_t *msg = &b->msgs[i];
+    const sluice_route_entry_t *entries;
+    size_t ne, k;
+    sluice_err_t e;
+
+    sluice_err_clear(&e);
+    if (decode(ap, msg, &e) < 0) {
+        if (e.cls == SLUICE_ERR_PERMANENT) {
+            b->end = i;
+            b->end_err = e;
+            b->end_stage = "decode";
+            return 1; /* stop here; commit the messages before it */
+        }
+        msg_err(&e, msg);
+        rb_fail(&ap->rb, (size_t)-1, (int)i, &e);
+        return -1;
+    }
+    if (sluice_router_match(ap->router, &ap->ev, &entries, &ne) < 0) {
+        sluice_err_set(&e, SLUICE_ERR_FATAL, "apply: out of memory");
+        rb_fail(&ap->rb, (size_t)-1, -1, &e);
+        return -1;
+    }
+    for (k = 0; k < ne; k++) {
+        if (entries[k].is_mirror) {
+            sluice_mirror_table_t *t = target_for(ap, msg->topic, &e);
+            int nres = 0, rc = -1;
+            if (t && b->mode == MODE_ORDERED) {
+                rc = sluice_mirror_add(ap->mirror, t, &ap->ev, &e);
+                if (rc > 0) {
+                    /* cannot fold: what is folded for t goes first, then
+                     * this event on its own */
+                    rc = sluice_mirror_flush(ap->mirror, ap->pg, t, &nres, &e);
+                    if (rc == 0 && cmds_push(ap, nres, -1) == 0)
+                        rc = 1;
+                }
+            }
+            if (t && (b->mode == MODE_PRECISE || rc > 0)) {
+                nres = 0;
+                rc = sluice_mirror_send(ap->mirror, ap->pg, t, &ap->ev, &nres, &e);
+                if (rc == 0 && cmds_push(ap, nres, (int)i) < 0)
+                    rc = -1;
+            }
+            if (rc < 0) {
+                if (e.cls == SLUICE_ERR_PERMANENT) {
+                    b->end = i;
+                    b->end_err = e;
+                    b->end_stage = t ? "apply" : "route";
+                    return 1;
+                }
+                if (!e.msg[0])
+                    sluice_err_set(&e, SLUICE_ERR_FATAL, "apply: out of memory");
+                rb_fail(&ap->rb, (size_t)-1, (int)i, &e);
                 return -1;
             }
-            *stop = end = i;
-            *stop_err = eerr;
-            /* a prepared statement may have been queued for the failing
-             * event; its result must still be read */
-            break;
-        }
-        for (k = 0; k < nres; k++)
-            if (cmd_push(ap, (int)i, 'S') < 0)
-                goto send_failed;
-        p->touched = 1;
-        p->next = msg->offset + 1;
-        if (ap->ncmds - ap->nread > MAX_INFLIGHT) {
-            PQsendFlushRequest(ap->pg->conn);
-            PQflush(ap->pg->conn);
-            read_results(ap, ap->ncmds - MAX_INFLIGHT / 2, rb);
-            if (rb->failed)
-                break;
+        } else {
+            sluice_handler_rc_t hrc;
+            ap->ctx.msg = (int)i;
+            ap->ctx.failed = 0;
+            sluice_err_clear(&ap->ctx.err);
+            hrc = entries[k].h->fn(&ap->ev, &ap->ctx, entries[k].state);
+            if (hrc == SLUICE_HANDLER_OK && ap->ctx.failed)
+                hrc = ap->ctx.err.cls == SLUICE_ERR_TRANSIENT ? SLUICE_HANDLER_RETRY
+                                                              : SLUICE_HANDLER_REJECT;
+            if (hrc != SLUICE_HANDLER_OK) {
+                e = ap->ctx.err;
+                if (!e.msg[0])
+                    sluice_err_set(&e, SLUICE_ERR_PERMANENT, "handler returned %s without a reason",
+                                   hrc == SLUICE_HANDLER_RETRY ? "RETRY" : "REJECT");
+                e.cls = hrc == SLUICE_HANDLER_RETRY ? SLUICE_ERR_TRANSIENT : SLUICE_ERR_PERMANENT;
+                sluice_err_prefix(&e, "handler %s", entries[k].h->name);
+                if (hrc == SLUICE_HANDLER_RETRY)
+                    msg_err(&e, msg);
+                rb_fail(&ap->rb, (size_t)-1, (int)i, &e);
+                ap->rb.stage = "handler";
+                ap->rb.handler = entries[k].h->name;
+                return -1;
+            }
         }
     }
-    if (!rb->failed) {
-        for (i = 0; i < ap->nparts; i++) {
-            part_t *p = &ap->parts[i];
-            char held[24], next[24], part[16];
-            const char *params[5];
-            if (!p->touched)
-                continue;
-            snprintf(held, sizeof(held), "%" PRId64, p->held);
-            snprintf(next, sizeof(next), "%" PRId64, p->next);
-            snprintf(part, sizeof(part), "%" PRId32, p->partition);
-            params[0] = ap->group;
-            params[1] = p->topic;
-            params[2] = part;
-            params[3] = p->held < 0 ? NULL : held;
-            params[4] = next;
-            if (!PQsendQueryParams(ap->pg->conn, "SELECT sluice.advance($1, $2, $3, $4, $5)", 5, NULL,
-                                   params, NULL, NULL, 0) ||
-                cmd_push(ap, -1, 'L') < 0)
-                goto send_failed;
+    if (ledger_note(b, msg) < 0) {
+        sluice_err_set(&e, SLUICE_ERR_FATAL, "apply: out of memory");
+        rb_fail(&ap->rb, (size_t)-1, -1, &e);
+        return -1;
+    }
+    return bound_inflight(ap);
+}
+
+int sluice_apply_send(sluice_apply_t *ap, sluice_err_t *err)
+{
+    batch_t tmp;
+    batch_t *b;
+    size_t i;
+    int nres = 0;
+    sluice_err_t e;
+
+    if (!ap->prepared || ap->inflight)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: no batch prepared, or one in flight");
+    /* the prepared batch becomes the one in flight */
+    tmp = ap->fly;
+    ap->fly = ap->prep;
+    ap->prep = tmp;
+    b = &ap->fly;
+    ap->prepared = 0;
+    ap->inflight = 1;
+    ap->finished = 0;
+    ap->ncmds = ap->nread = 0;
+    ap->synced = 0;
+    memset(&ap->rb, 0, sizeof(ap->rb));
+    sluice_err_clear(&e);
+
+    if (!PQenterPipelineMode(ap->pg->conn) || send_simple(ap, "BEGIN", 'B') < 0)
+        goto send_failed;
+    if (b->mode == MODE_FAST) {
+        if (sluice_mirror_flush(ap->mirror, ap->pg, NULL, &nres, &e) < 0) {
+            rb_fail(&ap->rb, (size_t)-1, -1, &e);
+            goto fail;
         }
-        if (send_simple(ap, "COMMIT", -1, 'C') < 0)
+        if (cmds_push(ap, nres, -1) < 0)
+            goto send_failed;
+    } else {
+        b->nledger = 0;
+        for (i = 0; i < b->end; i++) {
+            int rc = run_event(ap, b, i);
+            if (rc > 0)
+                break;
+            if (rc < 0)
+                goto fail;
+        }
+        if (sluice_mirror_flush(ap->mirror, ap->pg, NULL, &nres, &e) < 0) {
+            rb_fail(&ap->rb, (size_t)-1, -1, &e);
+            goto fail;
+        }
+        if (cmds_push(ap, nres, -1) < 0)
             goto send_failed;
     }
-    if (!PQpipelineSync(ap->pg->conn))
+    if (send_ledger_and_commit(ap, b) < 0 || !PQpipelineSync(ap->pg->conn))
         goto send_failed;
-    synced = 1;
-    finish_pipeline(ap, rb, synced);
-    if (rb->failed)
-        return -1;
-    for (i = 0; i < ap->nparts; i++)
-        if (ap->parts[i].touched)
-            ap->parts[i].held = ap->parts[i].next;
+    ap->synced = 1;
+    PQflush(ap->pg->conn);
     return 0;
 
 send_failed:
-    if (!rb->failed) {
-        rb->failed = 1;
-        rb->failed_cmd = ap->ncmds;
-        sluice_pg_result_err(ap->pg, NULL, "postgres: sending the batch", &rb->err);
-    }
-    finish_pipeline(ap, rb, synced);
+    sluice_pg_result_err(ap->pg, NULL, "postgres: sending the batch", &e);
+    rb_fail(&ap->rb, (size_t)-1, -1, &e);
+fail:
+    finish_pipeline(ap);
+    *err = ap->rb.err;
     return -1;
 }
 
-int sluice_apply_batch(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
-                       sluice_apply_result_t *res, sluice_err_t *err)
+/* ---- handler context ----------------------------------------------------- */
+
+PGresult *sluice_ctx_exec(sluice_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
 {
-    size_t stop;
-    sluice_err_t stop_err;
+    sluice_apply_t *ap = ctx->ap;
+    PGresult *res;
+    int nres = 0;
+    sluice_err_t e;
+
+    if (ctx->failed)
+        return NULL;
+    /* everything earlier must have happened: the mirror's folded rows, then
+     * a sync so the pipeline can be left (inside the open transaction) */
+    sluice_err_clear(&e);
+    if (sluice_mirror_flush(ap->mirror, ap->pg, NULL, &nres, &e) < 0 || cmds_push(ap, nres, -1) < 0 ||
+        !PQpipelineSync(ap->pg->conn)) {
+        if (!e.msg[0])
+            sluice_pg_result_err(ap->pg, NULL, "postgres", &e);
+        ctx->failed = 1;
+        ctx->err = e;
+        return NULL;
+    }
+    read_results(ap, ap->ncmds);
+    read_sync(ap);
+    if (ap->rb.failed) {
+        ctx->failed = 1;
+        ctx->err = ap->rb.err;
+        return NULL;
+    }
+    PQexitPipelineMode(ap->pg->conn);
+    res = PQexecParams(ap->pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ctx->failed = 1;
+        sluice_pg_result_err(ap->pg, res, "postgres", &ctx->err);
+        PQclear(res);
+        res = NULL;
+    }
+    if (!PQenterPipelineMode(ap->pg->conn) && !ctx->failed) {
+        ctx->failed = 1;
+        sluice_pg_result_err(ap->pg, NULL, "postgres", &ctx->err);
+    }
+    return res;
+}
+
+sluice_handler_rc_t sluice_ctx_failed(sluice_ctx_t *ctx)
+{
+    return ctx->err.cls == SLUICE_ERR_TRANSIENT ? SLUICE_HANDLER_RETRY : SLUICE_HANDLER_REJECT;
+}
+
+sluice_handler_rc_t sluice_ctx_reject(sluice_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    ctx->err.cls = SLUICE_ERR_PERMANENT;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err.msg, sizeof(ctx->err.msg), fmt, ap);
+    va_end(ap);
+    return SLUICE_HANDLER_REJECT;
+}
+
+sluice_handler_rc_t sluice_ctx_retry(sluice_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    ctx->err.cls = SLUICE_ERR_TRANSIENT;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err.msg, sizeof(ctx->err.msg), fmt, ap);
+    va_end(ap);
+    return SLUICE_HANDLER_RETRY;
+}
+
+/* ---- outcome --------------------------------------------------------------- */
+
+static int run_sync(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n, mode_t_ mode,
+                    sluice_apply_result_t *res, sluice_err_t *err)
+{
+    /* a batch prepared meanwhile is lost: its caller prepares it again */
+    sluice_apply_discard(ap);
+    batch_reset(&ap->prep, msgs, n, mode);
+    ap->prepared = 1;
+    if (sluice_apply_send(ap, err) < 0 && !ap->inflight)
+        return -1;
+    return sluice_apply_wait(ap, res, err);
+}
+
+int sluice_apply_wait(sluice_apply_t *ap, sluice_apply_result_t *res, sluice_err_t *err)
+{
+    batch_t *b = &ap->fly;
+    const sluice_msg_t *msgs = b->msgs;
+    size_t n = b->n, i;
+    mode_t_ mode = b->mode;
     readback_t rb;
 
     res->applied = 0;
     res->poison = 0;
-    sluice_err_clear(&stop_err);
-    if (apply_once(ap, msgs, n, &stop, &stop_err, &rb) == 0) {
-        res->applied = stop;
-        if (stop < n) {
+    res->stage = NULL;
+    res->handler = NULL;
+    if (!ap->inflight)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: no batch in flight");
+    if (!ap->finished)
+        finish_pipeline(ap);
+    ap->inflight = 0;
+    rb = ap->rb;
+
+    if (!rb.failed) {
+        for (i = 0; i < b->nledger; i++) {
+            part_t *p = part_find(ap, b->ledger[i].topic, b->ledger[i].partition, 0);
+            if (p)
+                p->held = b->ledger[i].next;
+        }
+        res->applied = b->end;
+        if (b->end < n) {
             res->poison = 1;
-            *err = stop_err;
-            msg_err(err, &msgs[stop]);
+            res->stage = b->end_stage ? b->end_stage : "apply";
+            *err = b->end_err;
+            msg_err(err, &msgs[b->end]);
         }
         return 0;
     }
@@ -474,34 +876,82 @@ int sluice_apply_batch(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
         *err = rb.err;
         return SLUICE_APPLY_MOVED;
     }
-    if (rb.failed_cmd < ap->ncmds && ap->cmds[rb.failed_cmd].msg >= 0 &&
-        rb.err.cls == SLUICE_ERR_PERMANENT) {
-        /* One message's statement was refused (bad data, constraint): apply
-         * the messages before it, then report it. */
-        size_t bad = (size_t)ap->cmds[rb.failed_cmd].msg;
+    if (rb.err.cls == SLUICE_ERR_PERMANENT && rb.failed_msg >= 0) {
+        /* One message was refused (bad data, constraint, handler reject):
+         * apply the messages before it, then report it. */
+        size_t bad = (size_t)rb.failed_msg;
         sluice_err_t bad_err = rb.err;
+        const char *stage = rb.stage ? rb.stage : "apply", *handler = rb.handler;
+        int rc;
 
         msg_err(&bad_err, &msgs[bad]);
         if (bad > 0) {
-            if (apply_once(ap, msgs, bad, &stop, &stop_err, &rb) < 0) {
-                *err = rb.err;
-                return rb.moved ? SLUICE_APPLY_MOVED : -1;
-            }
-            if (stop < bad) { /* an earlier message is poison after all */
-                res->applied = stop;
-                res->poison = 1;
-                *err = stop_err;
-                msg_err(err, &msgs[stop]);
-                return 0;
-            }
+            rc = run_sync(ap, msgs, bad, mode == MODE_PRECISE ? MODE_PRECISE : MODE_ORDERED, res, err);
+            if (rc != 0 || res->poison)
+                return rc;
         }
         res->applied = bad;
         res->poison = 1;
+        res->stage = stage;
+        res->handler = handler;
         *err = bad_err;
         return 0;
+    }
+    if (rb.err.cls == SLUICE_ERR_PERMANENT && mode != MODE_PRECISE && !rb.lost) {
+        /* a multi-row statement was refused: find the message event by event */
+        sluice_log(SLUICE_LOG_INFO, "a batch statement was refused (%s); re-applying the batch event "
+                                    "by event to find the message",
+                   rb.err.msg);
+        return run_sync(ap, msgs, n, MODE_PRECISE, res, err);
     }
     *err = rb.err;
     if (err->cls == SLUICE_ERR_PERMANENT || err->cls == SLUICE_ERR_NONE)
         err->cls = SLUICE_ERR_FATAL; /* not tied to a message: BEGIN/ledger/COMMIT */
     return -1;
+}
+
+int sluice_apply_skip(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err)
+{
+    part_t *p = part_find(ap, msg->topic, msg->partition, 1);
+    char held[24], next[24], part[16];
+    const char *params[5];
+    PGresult *res;
+    int rc = 0;
+
+    if (!p)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
+    if (ap->inflight)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: skip while a batch is in flight");
+    snprintf(held, sizeof(held), "%" PRId64, p->held);
+    snprintf(next, sizeof(next), "%" PRId64, msg->offset + 1);
+    snprintf(part, sizeof(part), "%" PRId32, msg->partition);
+    params[0] = ap->group;
+    params[1] = msg->topic;
+    params[2] = part;
+    params[3] = p->held < 0 ? NULL : held;
+    params[4] = next;
+    /* one statement: its own transaction */
+    res = PQexecParams(ap->pg->conn, "SELECT sluice.advance($1, $2, $3, $4, $5)", 5, NULL, params,
+                       NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        sluice_pg_result_err(ap->pg, res, "apply: moving the ledger past a dead-lettered message", err);
+        rc = state && strcmp(state, SLUICE_SQLSTATE_LEDGER_MOVED) == 0 ? SLUICE_APPLY_MOVED : -1;
+        if (rc == -1 && err->cls == SLUICE_ERR_PERMANENT)
+            err->cls = SLUICE_ERR_FATAL;
+    } else {
+        p->held = msg->offset + 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int sluice_apply_batch(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
+                       sluice_apply_result_t *res, sluice_err_t *err)
+{
+    if (sluice_apply_prepare(ap, msgs, n, err) < 0)
+        return -1;
+    if (sluice_apply_send(ap, err) < 0 && !ap->inflight)
+        return -1;
+    return sluice_apply_wait(ap, res, err);
 }

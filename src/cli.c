@@ -17,18 +17,15 @@
 #include "sluice/config.h"
 #include "sluice/decode_json.h"
 #include "sluice/event.h"
+#include "sluice/handler.h"
+#include "sluice/manifest.h"
 #include "sluice/observe.h"
 #include "sluice/source.h"
+#include "sluice/worker.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "dev"
 #endif
-
-/* Longest time a transient failure (PostgreSQL down) is retried before the
- * worker gives up with exit code 1, and the backoff bounds. */
-#define RETRY_MAX_ELAPSED_MS 300000
-#define RETRY_BASE_MS 100
-#define RETRY_CAP_MS 5000
 
 const char *sluice_version(void)
 {
@@ -36,6 +33,16 @@ const char *sluice_version(void)
 }
 
 static volatile sig_atomic_t stop_requested;
+
+/* The handler table `sluice run` binds (sluice_main sets it). */
+static const sluice_handler_t *run_handlers;
+static size_t run_nhandlers;
+
+void sluice_cli_set_handlers(const sluice_handler_t *handlers, size_t n)
+{
+    run_handlers = handlers;
+    run_nhandlers = n;
+}
 
 static void on_signal(int sig)
 {
@@ -58,311 +65,6 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- the worker ---------------------------------------------------------- */
-
-typedef struct {
-    char *topic;
-    int32_t partition;
-    int64_t end;        /* high watermark when assigned (--exit-at-end) */
-    int64_t eof_offset; /* last EOF position seen, -1 none */
-    int pending;        /* messages of this partition in the open batch */
-} assigned_t;
-
-typedef struct {
-    const sluice_config_t *cfg;
-    sluice_apply_t *ap;
-    sluice_source_t *src;
-    int exit_at_end;
-
-    rd_kafka_message_t **batch;
-    sluice_msg_t *msgs;
-    size_t nbatch, capbatch;
-    int64_t batch_started;
-
-    assigned_t *as;
-    size_t nas, capas;
-
-    int exit_code;
-    int stopping; /* fatal condition met: leave the loop */
-    uint64_t applied_total;
-} worker_t;
-
-static assigned_t *as_find(worker_t *w, const char *topic, int32_t partition)
-{
-    size_t i;
-
-    for (i = 0; i < w->nas; i++)
-        if (w->as[i].partition == partition && strcmp(w->as[i].topic, topic) == 0)
-            return &w->as[i];
-    return NULL;
-}
-
-static void as_remove(worker_t *w, const char *topic, int32_t partition)
-{
-    assigned_t *a = as_find(w, topic, partition);
-
-    if (!a)
-        return;
-    free(a->topic);
-    *a = w->as[--w->nas];
-}
-
-static int batch_flush(worker_t *w);
-
-static int hook_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
-{
-    worker_t *w = opaque;
-    sluice_err_t err;
-    int i;
-
-    sluice_err_clear(&err);
-    for (i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t off = -1, high = -1;
-        assigned_t *a;
-        int attempt;
-
-        /* The ledger is the truth: PostgreSQL may be restarting, so retry a
-         * little before giving up on this assignment. */
-        for (attempt = 0;; attempt++) {
-            if (sluice_apply_ledger_load(w->ap, tp->topic, &tp->partition, 1, &off, &err) == 0)
-                break;
-            if (err.cls != SLUICE_ERR_TRANSIENT || attempt >= 20) {
-                sluice_log(SLUICE_LOG_ERROR, "cannot read the ledger for %s [%d]: %s", tp->topic,
-                           (int)tp->partition, err.msg);
-                w->exit_code = SLUICE_EXIT_RUNTIME;
-                w->stopping = 1;
-                return -1;
-            }
-            sluice_log(SLUICE_LOG_WARN, "reading the ledger for %s [%d]: %s (retrying)", tp->topic,
-                       (int)tp->partition, err.msg);
-            usleep(500 * 1000);
-            sluice_apply_reconnect(w->ap, &err);
-        }
-        tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_STORED;
-        if (w->exit_at_end &&
-            sluice_source_high_watermark(w->src, tp->topic, tp->partition, &high, &err) < 0) {
-            sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-            w->exit_code = SLUICE_EXIT_RUNTIME;
-            w->stopping = 1;
-            return -1;
-        }
-        if (w->nas == w->capas) {
-            size_t cap = w->capas ? w->capas * 2 : 16;
-            assigned_t *grown = realloc(w->as, cap * sizeof(*grown));
-            if (!grown)
-                return -1;
-            w->as = grown;
-            w->capas = cap;
-        }
-        a = &w->as[w->nas++];
-        a->topic = strdup(tp->topic);
-        a->partition = tp->partition;
-        a->end = high;
-        a->eof_offset = -1;
-        a->pending = 0;
-    }
-    return 0;
-}
-
-static void hook_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts)
-{
-    worker_t *w = opaque;
-    int i;
-
-    /* Finish the open batch (it may hold messages of these partitions) so
-     * their ledger and Kafka offsets are current before they move. */
-    if (w->nbatch && !w->stopping)
-        batch_flush(w);
-    for (i = 0; i < parts->cnt; i++) {
-        sluice_apply_forget(w->ap, parts->elems[i].topic, parts->elems[i].partition);
-        as_remove(w, parts->elems[i].topic, parts->elems[i].partition);
-    }
-}
-
-static void batch_drop(worker_t *w, size_t from)
-{
-    size_t i;
-
-    for (i = from; i < w->nbatch; i++) {
-        assigned_t *a = as_find(w, w->msgs[i].topic, w->msgs[i].partition);
-        if (a && a->pending)
-            a->pending--;
-        rd_kafka_message_destroy(w->batch[i]);
-    }
-    w->nbatch = from;
-}
-
-/* Commits to Kafka the next offsets of msgs[0, n) (after PostgreSQL did). */
-static void kafka_commit(worker_t *w, size_t n, int async)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    sluice_err_t err;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(l, w->msgs[i].topic, w->msgs[i].partition);
-        if (!tp)
-            tp = rd_kafka_topic_partition_list_add(l, w->msgs[i].topic, w->msgs[i].partition);
-        tp->offset = w->msgs[i].offset + 1;
-    }
-    sluice_err_clear(&err);
-    if (l->cnt && sluice_source_commit(w->src, l, async, &err) < 0)
-        sluice_log(SLUICE_LOG_WARN, "%s (the ledger is authoritative; Kafka catches up on the next "
-                                    "commit)",
-                   err.msg);
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* After the ledger moved under us: re-read it and seek every partition of the
- * batch there; the batch is dropped and will be fetched again if still ours. */
-static void resync_partitions(worker_t *w)
-{
-    size_t i;
-    sluice_err_t err;
-
-    for (i = 0; i < w->nbatch; i++) {
-        size_t j;
-        int seen = 0;
-        int64_t off = -1;
-        for (j = 0; j < i && !seen; j++)
-            seen = w->msgs[j].partition == w->msgs[i].partition &&
-                   strcmp(w->msgs[j].topic, w->msgs[i].topic) == 0;
-        if (seen)
-            continue;
-        sluice_err_clear(&err);
-        if (sluice_apply_ledger_load(w->ap, w->msgs[i].topic, &w->msgs[i].partition, 1, &off, &err) < 0) {
-            sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-            continue;
-        }
-        if (off < 0)
-            off = w->msgs[i].offset;
-        if (sluice_source_seek(w->src, w->msgs[i].topic, w->msgs[i].partition, off, &err) < 0)
-            sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
-    }
-    batch_drop(w, 0);
-}
-
-static int batch_flush(worker_t *w)
-{
-    int64_t started = now_ms();
-    int delay = RETRY_BASE_MS;
-    sluice_apply_result_t res;
-    sluice_err_t err;
-
-    if (!w->nbatch)
-        return 0;
-    for (;;) {
-        int rc;
-
-        sluice_err_clear(&err);
-        rc = sluice_apply_batch(w->ap, w->msgs, w->nbatch, &res, &err);
-        if (rc == 0)
-            break;
-        if (rc == SLUICE_APPLY_MOVED) {
-            sluice_log(SLUICE_LOG_WARN, "%s; re-reading the ledger", err.msg);
-            resync_partitions(w);
-            return 0;
-        }
-        if (err.cls != SLUICE_ERR_TRANSIENT) {
-            sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-            w->exit_code = SLUICE_EXIT_RUNTIME;
-            w->stopping = 1;
-            batch_drop(w, 0);
-            return -1;
-        }
-        if (now_ms() - started > RETRY_MAX_ELAPSED_MS) {
-            sluice_log(SLUICE_LOG_ERROR, "%s; giving up after %d s of retries (nothing past the last "
-                                         "committed batch was committed)",
-                       err.msg, RETRY_MAX_ELAPSED_MS / 1000);
-            w->exit_code = SLUICE_EXIT_RUNTIME;
-            w->stopping = 1;
-            batch_drop(w, 0);
-            return -1;
-        }
-        sluice_log(SLUICE_LOG_WARN, "batch of %zu events: %s; retrying in %d ms", w->nbatch, err.msg,
-                   delay);
-        usleep((useconds_t)(delay + rand() % (delay / 2 + 1)) * 1000);
-        delay = delay * 2 > RETRY_CAP_MS ? RETRY_CAP_MS : delay * 2;
-        sluice_err_clear(&err);
-        if (sluice_apply_reconnect(w->ap, &err) < 0 && err.cls == SLUICE_ERR_FATAL) {
-            sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-            w->exit_code = SLUICE_EXIT_RUNTIME;
-            w->stopping = 1;
-            batch_drop(w, 0);
-            return -1;
-        }
-    }
-    /* PostgreSQL has committed msgs[0, applied): now Kafka may know. */
-    kafka_commit(w, res.applied, 1);
-    w->applied_total += res.applied;
-    if (res.poison) {
-        sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-        sluice_log(SLUICE_LOG_ERROR, "stopping: the message above cannot be applied; nothing past it "
-                                     "was committed (fix the cause, then restart)");
-        w->exit_code = SLUICE_EXIT_POISON;
-        w->stopping = 1;
-    }
-    batch_drop(w, 0);
-    return res.poison ? -1 : 0;
-}
-
-static int batch_add(worker_t *w, rd_kafka_message_t *m)
-{
-    assigned_t *a;
-
-    if (w->nbatch == w->capbatch) {
-        size_t cap = w->capbatch ? w->capbatch * 2 : 256;
-        rd_kafka_message_t **b = realloc(w->batch, cap * sizeof(*b));
-        sluice_msg_t *s;
-        if (!b)
-            return -1;
-        w->batch = b;
-        s = realloc(w->msgs, cap * sizeof(*s));
-        if (!s)
-            return -1;
-        w->msgs = s;
-        w->capbatch = cap;
-    }
-    if (!w->nbatch)
-        w->batch_started = now_ms();
-    w->batch[w->nbatch] = m;
-    w->msgs[w->nbatch].topic = rd_kafka_topic_name(m->rkt);
-    w->msgs[w->nbatch].partition = m->partition;
-    w->msgs[w->nbatch].offset = m->offset;
-    w->msgs[w->nbatch].key = m->key;
-    w->msgs[w->nbatch].key_len = m->key_len;
-    w->msgs[w->nbatch].value = m->payload;
-    w->msgs[w->nbatch].value_len = m->len;
-    w->nbatch++;
-    a = as_find(w, w->msgs[w->nbatch - 1].topic, m->partition);
-    if (a)
-        a->pending++;
-    return 0;
-}
-
-static int all_done(const worker_t *w)
-{
-    size_t i;
-
-    if (!w->nas)
-        return 0;
-    for (i = 0; i < w->nas; i++) {
-        const assigned_t *a = &w->as[i];
-        if (a->pending || a->eof_offset < 0 || a->eof_offset < a->end)
-            return 0;
-    }
-    return 1;
-}
 
 static void run_usage(FILE *out)
 {
@@ -433,15 +135,12 @@ bad:
 int sluice_cli_run(int argc, char **argv)
 {
     const char *config_path = NULL;
-    sluice_config_t *cfg = NULL;
+    sluice_config_t *cfg;
+    sluice_worker_t *w;
     sluice_err_t err;
-    worker_t w;
-    sluice_source_hooks_t hooks;
-    int rc;
-    int64_t last_wait_log = 0;
+    int rc, exit_at_end = 0;
 
-    memset(&w, 0, sizeof(w));
-    rc = parse_common(argc, argv, &config_path, &w.exit_at_end, NULL, run_usage);
+    rc = parse_common(argc, argv, &config_path, &exit_at_end, NULL, run_usage);
     if (rc)
         return rc > 0 ? SLUICE_EXIT_OK : SLUICE_EXIT_USAGE;
     sluice_err_clear(&err);
@@ -452,93 +151,20 @@ int sluice_cli_run(int argc, char **argv)
         fprintf(stderr, "sluice: %s\n", err.msg);
         return SLUICE_EXIT_USAGE;
     }
-    w.cfg = cfg;
+    /* 2. signals: the first asks the loop to drain */
     install_signals();
-
-    /* 2. PostgreSQL: connect and migrate the ledger schema */
-    w.ap = sluice_apply_new(cfg, &err);
-    if (!w.ap) {
+    /* 3. the worker: PostgreSQL (ledger), handlers, then the consumer group */
+    sluice_log(SLUICE_LOG_INFO, "sluice %s starting", sluice_version());
+    w = sluice_worker_new(cfg, run_handlers, run_nhandlers, exit_at_end, &err);
+    if (!w) {
         fprintf(stderr, "sluice: %s\n", err.msg);
-        rc = err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
-        goto fail_apply;
+        sluice_config_destroy(cfg);
+        return err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
     }
-
-    /* 3. Kafka: join the group; assignments read the ledger through the hooks */
-    hooks.opaque = &w;
-    hooks.on_assign = hook_assign;
-    hooks.on_revoke = hook_revoke;
-    w.src = sluice_source_new(cfg, &hooks, &err);
-    if (!w.src) {
-        fprintf(stderr, "sluice: %s\n", err.msg);
-        rc = SLUICE_EXIT_USAGE;
-        goto fail_source;
-    }
-    sluice_log(SLUICE_LOG_INFO, "sluice %s: group %s, %zu topic pattern(s), batches of %ld events / "
-                                "%ld ms",
-               sluice_version(), sluice_config_kafka_get(cfg, "group.id"), cfg->ntopics,
-               cfg->batch_max_events, cfg->batch_max_ms);
-
-    /* 4. the loop: poll, batch, apply, commit */
-    while (!stop_requested && !w.stopping) {
-        rd_kafka_message_t *m = sluice_source_poll(w.src, 50);
-        int flush = 0;
-
-        if (sluice_source_failed(w.src, &err))
-            break;
-        if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            assigned_t *a = as_find(&w, rd_kafka_topic_name(m->rkt), m->partition);
-            if (a)
-                a->eof_offset = m->offset;
-            rd_kafka_message_destroy(m);
-            flush = 1; /* caught up: don't sit on a partial batch */
-        } else if (m && m->err) {
-            sluice_log(m->err == RD_KAFKA_RESP_ERR__FATAL ? SLUICE_LOG_ERROR : SLUICE_LOG_WARN,
-                       "kafka: %s%s%s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-                       m->rkt ? " " : "", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
-            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-                w.exit_code = SLUICE_EXIT_RUNTIME;
-                w.stopping = 1;
-            }
-            rd_kafka_message_destroy(m);
-        } else if (m) {
-            if (batch_add(&w, m) < 0) {
-                rd_kafka_message_destroy(m);
-                sluice_log(SLUICE_LOG_ERROR, "out of memory");
-                w.exit_code = SLUICE_EXIT_RUNTIME;
-                break;
-            }
-        } else {
-            flush = 1; /* idle */
-        }
-        if (w.nbatch && (flush || w.nbatch >= (size_t)cfg->batch_max_events ||
-                         now_ms() - w.batch_started >= cfg->batch_max_ms))
-            batch_flush(&w);
-        if (w.exit_at_end && !w.nbatch && all_done(&w)) {
-            sluice_log(SLUICE_LOG_INFO, "every assigned partition is applied up to its end; exiting");
-            break;
-        }
-        if (w.exit_at_end && !w.nas && now_ms() - last_wait_log > 10000) {
-            last_wait_log = now_ms();
-            sluice_log(SLUICE_LOG_INFO, "waiting for a partition assignment");
-        }
-    }
-
-    /* 5. drain: apply what is batched, commit synchronously, leave the group */
-    if (!w.stopping && w.nbatch)
-        batch_flush(&w);
-    batch_drop(&w, 0);
-    rc = w.exit_code;
-    sluice_log(SLUICE_LOG_INFO, "applied %" PRIu64 " messages; leaving the group", w.applied_total);
-
-    sluice_source_destroy(w.src);
-fail_source:
-    sluice_apply_destroy(w.ap);
-fail_apply:
-    while (w.nas)
-        as_remove(&w, w.as[0].topic, w.as[0].partition);
-    free(w.as);
-    free(w.batch);
-    free(w.msgs);
+    /* 4. the loop, until caught up, stopped, or failed */
+    rc = sluice_worker_run(w, &stop_requested);
+    /* 5. leave the group (applying what is in hand), close PostgreSQL */
+    sluice_worker_destroy(w);
     sluice_config_destroy(cfg);
     return rc;
 }
@@ -576,7 +202,12 @@ int sluice_cli_check(int argc, char **argv)
         return SLUICE_EXIT_USAGE;
     }
     sluice_config_print(cfg, stdout);
-    ap = sluice_apply_new(cfg, &err);
+    {
+        size_t i;
+        for (i = 0; i < cfg->nmanifests; i++)
+            sluice_manifest_print(cfg->manifests[i], stdout);
+    }
+    ap = sluice_apply_new(cfg, run_handlers, run_nhandlers, &err);
     if (!ap) {
         fprintf(stderr, "sluice: %s\n", err.msg);
         sluice_config_destroy(cfg);

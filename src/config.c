@@ -4,12 +4,16 @@
 #include "sluice/config.h"
 
 #include <ctype.h>
+#include <libgen.h>
+#include <regex.h>
 #include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sluice/manifest.h"
 
 /* Keys with type STRING_MAP accept an object of string values; the kafka map
  * is special: its own keys are librdkafka properties, checked by librdkafka
@@ -23,8 +27,15 @@ const sluice_config_key_t sluice_config_keys[] = {
      "consumer group shared by all workers of one deployment; also the ledger's group_id", 0, 0},
     {"postgres.conninfo", SLUICE_CFG_STRING, NULL, 1, "SLUICE_POSTGRES_CONNINFO",
      "libpq connection string of the target database (key=value or postgresql:// URI)", 0, 0},
-    {"topics", SLUICE_CFG_STRING_LIST, NULL, 1, "SLUICE_TOPICS",
-     "topics to consume: names, or ^regex patterns (environment: comma-separated)", 0, 0},
+    {"topics", SLUICE_CFG_STRING_LIST, NULL, 0, "SLUICE_TOPICS",
+     "topics to consume: names, or ^regex patterns (environment: comma-separated); required "
+     "unless connectors derive them", 0, 0},
+    {"connectors", SLUICE_CFG_STRING_LIST, NULL, 0, "SLUICE_CONNECTORS",
+     "Debezium connector manifests (Kafka Connect JSON or Strimzi KafkaConnector YAML) whose "
+     "topics, converters and modes the worker derives; relative to the config file", 0, 0},
+    {"source.conninfo", SLUICE_CFG_STRING, NULL, 0, "SLUICE_SOURCE_CONNINFO",
+     "libpq connection string of the SOURCE database, for `sluice backfill` signals (default: "
+     "the manifest's database.* properties)", 0, 0},
     {"mirror.schema", SLUICE_CFG_STRING, "public", 0, "SLUICE_MIRROR_SCHEMA",
      "PostgreSQL schema of mirrored tables: topic prefix.schema.table -> <mirror.schema>.<table>", 0, 0},
     {"mirror.tables", SLUICE_CFG_STRING_MAP, NULL, 0, NULL,
@@ -51,6 +62,17 @@ const sluice_config_key_t sluice_config_keys[] = {
      "client private key (PEM) for registry mTLS", 0, 0},
     {"registry.timeout_ms", SLUICE_CFG_INT, "10000", 0, NULL,
      "timeout of one registry request (ms)", 100, 600000},
+    {"retry.max_elapsed_ms", SLUICE_CFG_INT, "240000", 0, "SLUICE_RETRY_MAX_ELAPSED_MS",
+     "how long a transient failure is retried before the worker exits with code 1 (ms)", 1000,
+     86400000},
+    {"retry.base_ms", SLUICE_CFG_INT, "100", 0, NULL, "first retry delay; doubles per attempt (ms)",
+     1, 600000},
+    {"retry.cap_ms", SLUICE_CFG_INT, "5000", 0, NULL, "longest delay between retries (ms)", 1,
+     3600000},
+    {"dlq.enabled", SLUICE_CFG_BOOL, "false", 0, "SLUICE_DLQ_ENABLED",
+     "dead-letter messages that cannot be applied and go on (false: stop before them)", 0, 0},
+    {"dlq.topic", SLUICE_CFG_STRING, NULL, 0, "SLUICE_DLQ_TOPIC",
+     "dead-letter topic for every source topic (default: <source topic>.dlq)", 0, 0},
     {NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -62,6 +84,7 @@ static char **string_slot(sluice_config_t *cfg, const char *key)
         size_t off;
     } slots[] = {
         {"postgres.conninfo", offsetof(sluice_config_t, pg_conninfo)},
+        {"source.conninfo", offsetof(sluice_config_t, source_conninfo)},
         {"mirror.schema", offsetof(sluice_config_t, mirror_schema)},
         {"decode.unavailable_placeholder", offsetof(sluice_config_t, unavailable_placeholder)},
         {"format.key", offsetof(sluice_config_t, format_key)},
@@ -71,6 +94,7 @@ static char **string_slot(sluice_config_t *cfg, const char *key)
         {"registry.ca_file", offsetof(sluice_config_t, registry_ca_file)},
         {"registry.cert_file", offsetof(sluice_config_t, registry_cert_file)},
         {"registry.key_file", offsetof(sluice_config_t, registry_key_file)},
+        {"dlq.topic", offsetof(sluice_config_t, dlq_topic)},
     };
     size_t i;
 
@@ -88,6 +112,25 @@ static const sluice_config_key_t *find_key(const char *key)
         if (strcmp(k->key, key) == 0)
             return k;
     return NULL;
+}
+
+static void mark_set(sluice_config_t *cfg, const sluice_config_key_t *k)
+{
+    size_t i = (size_t)(k - sluice_config_keys);
+
+    if (i < sizeof(cfg->key_set))
+        cfg->key_set[i] = 1;
+}
+
+int sluice_config_is_set(const sluice_config_t *cfg, const char *key)
+{
+    const sluice_config_key_t *k = find_key(key);
+    size_t i;
+
+    if (!k)
+        return 0;
+    i = (size_t)(k - sluice_config_keys);
+    return i < sizeof(cfg->key_set) && cfg->key_set[i];
 }
 
 static int kv_set(sluice_kv_t **arr, size_t *n, const char *key, const char *value)
@@ -141,12 +184,35 @@ static void kv_free(sluice_kv_t *arr, size_t n)
     free(arr);
 }
 
+static void strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void sluice_config_destroy(sluice_config_t *cfg)
 {
     size_t i;
 
     if (!cfg)
         return;
+    for (i = 0; i < cfg->nmanifests; i++)
+        sluice_manifest_destroy(cfg->manifests[i]);
+    free(cfg->manifests);
+    strv_free(cfg->connectors, cfg->nconnectors);
+    strv_free(cfg->topics_exclude, cfg->ntopics_exclude);
+    free(cfg->source_conninfo);
+    free(cfg->decimal_mode);
+    free(cfg->time_precision_mode);
+    free(cfg->binary_mode);
+    free(cfg->unwrap_delete_mode);
+    free(cfg->heartbeat_prefix);
+    free(cfg->signal_data_collection);
+    free(cfg->signal_channels);
+    free(cfg->signal_kafka_topic);
     kv_free(cfg->kafka, cfg->nkafka);
     free(cfg->pg_conninfo);
     for (i = 0; i < cfg->ntopics; i++)
@@ -162,6 +228,7 @@ void sluice_config_destroy(sluice_config_t *cfg)
     free(cfg->registry_ca_file);
     free(cfg->registry_cert_file);
     free(cfg->registry_key_file);
+    free(cfg->dlq_topic);
     free(cfg->source_path);
     free(cfg);
 }
@@ -239,32 +306,99 @@ static int store_int(sluice_config_t *cfg, const sluice_config_key_t *k, const c
         cfg->batch_max_ms = v;
     else if (strcmp(k->key, "registry.timeout_ms") == 0)
         cfg->registry_timeout_ms = v;
+    else if (strcmp(k->key, "retry.max_elapsed_ms") == 0)
+        cfg->retry_max_elapsed_ms = v;
+    else if (strcmp(k->key, "retry.base_ms") == 0)
+        cfg->retry_base_ms = v;
+    else if (strcmp(k->key, "retry.cap_ms") == 0)
+        cfg->retry_cap_ms = v;
     return 0;
 }
 
-static int add_topic(sluice_config_t *cfg, const char *t)
+static int store_bool(sluice_config_t *cfg, const sluice_config_key_t *k, const char *text,
+                      const char *origin, sluice_err_t *err)
 {
-    char **grown = realloc(cfg->topics, (cfg->ntopics + 1) * sizeof(*grown));
+    int v;
 
+    if (!strcmp(text, "true") || !strcmp(text, "1") || !strcmp(text, "yes"))
+        v = 1;
+    else if (!strcmp(text, "false") || !strcmp(text, "0") || !strcmp(text, "no"))
+        v = 0;
+    else
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: %s must be true or false, got \"%s\" (%s)", k->key, text,
+                              origin);
+    if (strcmp(k->key, "dlq.enabled") == 0)
+        cfg->dlq_enabled = v;
+    return 0;
+}
+
+/* Where each list key is stored. */
+static void list_slot(sluice_config_t *cfg, const char *key, char ****items, size_t **n)
+{
+    if (strcmp(key, "connectors") == 0) {
+        *items = &cfg->connectors;
+        *n = &cfg->nconnectors;
+    } else {
+        *items = &cfg->topics;
+        *n = &cfg->ntopics;
+    }
+}
+
+static int list_add(sluice_config_t *cfg, const char *key, const char *t)
+{
+    char ***items;
+    size_t *n;
+    char **grown;
+
+    list_slot(cfg, key, &items, &n);
+    grown = realloc(*items, (*n + 1) * sizeof(*grown));
     if (!grown)
         return -1;
-    cfg->topics = grown;
-    grown[cfg->ntopics] = strdup(t);
-    if (!grown[cfg->ntopics])
+    *items = grown;
+    grown[*n] = strdup(t);
+    if (!grown[*n])
         return -1;
-    cfg->ntopics++;
+    (*n)++;
     return 0;
 }
 
-static void clear_topics(sluice_config_t *cfg)
+static void list_clear(sluice_config_t *cfg, const char *key)
+{
+    char ***items;
+    size_t *n;
+
+    list_slot(cfg, key, &items, &n);
+    strv_free(*items, *n);
+    *items = NULL;
+    *n = 0;
+}
+
+int sluice_config_add_topic(sluice_config_t *cfg, const char *topic)
 {
     size_t i;
 
     for (i = 0; i < cfg->ntopics; i++)
-        free(cfg->topics[i]);
-    free(cfg->topics);
-    cfg->topics = NULL;
-    cfg->ntopics = 0;
+        if (strcmp(cfg->topics[i], topic) == 0)
+            return 0;
+    return list_add(cfg, "topics", topic);
+}
+
+int sluice_config_topic_excluded(const sluice_config_t *cfg, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntopics_exclude; i++) {
+        regex_t re;
+        int hit;
+        if (regcomp(&re, cfg->topics_exclude[i], REG_EXTENDED | REG_NOSUB) != 0)
+            continue;
+        hit = regexec(&re, topic, 0, NULL, 0) == 0;
+        regfree(&re);
+        if (hit)
+            return 1;
+    }
+    return 0;
 }
 
 static const char *json_type_name(json_t *v)
@@ -336,6 +470,7 @@ static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const cha
                                   "property>, %s)",
                                   path, origin, text);
         }
+        mark_set(cfg, k);
         switch (k->type) {
         case SLUICE_CFG_STRING:
             if (!json_is_string(v))
@@ -358,12 +493,24 @@ static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const cha
             if (store_int(cfg, k, text, origin, err) < 0)
                 return -1;
             break;
+        case SLUICE_CFG_BOOL:
+            if (json_is_boolean(v))
+                snprintf(text, sizeof(text), "%s", json_is_true(v) ? "true" : "false");
+            else if (json_is_string(v))
+                snprintf(text, sizeof(text), "%s", json_string_value(v));
+            else
+                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                      "config: %s must be true or false, got %s (%s)", path,
+                                      json_type_name(v), origin);
+            if (store_bool(cfg, k, text, origin, err) < 0)
+                return -1;
+            break;
         case SLUICE_CFG_STRING_LIST: {
             size_t i;
             json_t *item;
             if (json_is_string(v)) {
-                clear_topics(cfg);
-                if (add_topic(cfg, json_string_value(v)) < 0)
+                list_clear(cfg, path);
+                if (list_add(cfg, path, json_string_value(v)) < 0)
                     goto oom;
                 break;
             }
@@ -371,13 +518,13 @@ static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const cha
                 return sluice_err_set(err, SLUICE_ERR_FATAL,
                                       "config: %s must be an array of strings, got %s (%s)", path,
                                       json_type_name(v), origin);
-            clear_topics(cfg);
+            list_clear(cfg, path);
             json_array_foreach(v, i, item) {
                 if (!json_is_string(item) || !*json_string_value(item))
                     return sluice_err_set(err, SLUICE_ERR_FATAL,
                                           "config: %s[%zu] must be a non-empty string (%s)", path,
                                           i, origin);
-                if (add_topic(cfg, json_string_value(item)) < 0)
+                if (list_add(cfg, path, json_string_value(item)) < 0)
                     goto oom;
             }
             break;
@@ -422,6 +569,7 @@ static int apply_env(sluice_config_t *cfg, sluice_err_t *err)
         if (!k->env || !(v = getenv(k->env)))
             continue;
         snprintf(origin, sizeof(origin), "environment %s", k->env);
+        mark_set(cfg, k);
         switch (k->type) {
         case SLUICE_CFG_STRING:
             if (store_string(cfg, k->key, v) < 0)
@@ -431,15 +579,19 @@ static int apply_env(sluice_config_t *cfg, sluice_err_t *err)
             if (store_int(cfg, k, v, origin, err) < 0)
                 return -1;
             break;
+        case SLUICE_CFG_BOOL:
+            if (store_bool(cfg, k, v, origin, err) < 0)
+                return -1;
+            break;
         case SLUICE_CFG_STRING_LIST: {
             char *copy = strdup(v), *save = NULL, *tok;
             if (!copy)
                 return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
-            clear_topics(cfg);
+            list_clear(cfg, k->key);
             for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 while (isspace((unsigned char)*tok))
                     tok++;
-                if (*tok && add_topic(cfg, tok) < 0) {
+                if (*tok && list_add(cfg, k->key, tok) < 0) {
                     free(copy);
                     return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
                 }
@@ -464,6 +616,9 @@ static int apply_defaults(sluice_config_t *cfg, sluice_err_t *err)
         if (k->type == SLUICE_CFG_INT) {
             if (store_int(cfg, k, k->def, "default", err) < 0)
                 return -1;
+        } else if (k->type == SLUICE_CFG_BOOL) {
+            if (store_bool(cfg, k, k->def, "default", err) < 0)
+                return -1;
         } else if (k->type == SLUICE_CFG_STRING) {
             if (store_string(cfg, k->key, k->def) < 0)
                 return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
@@ -477,6 +632,12 @@ static int validate(sluice_config_t *cfg, sluice_err_t *err)
     const sluice_config_key_t *k;
     size_t i;
 
+    if (cfg->ntopics == 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                              "config: topics is missing (set it in %s or SLUICE_TOPICS, or list "
+                              "Debezium connector manifests in connectors)",
+                              cfg->source_path && *cfg->source_path ? cfg->source_path
+                                                                    : "the config file");
     for (k = sluice_config_keys; k->key; k++) {
         int missing = 0;
         if (!k->required)
@@ -544,6 +705,53 @@ static int validate(sluice_config_t *cfg, sluice_err_t *err)
     return 0;
 }
 
+/* Reads, derives and applies every manifest listed in connectors; relative
+ * paths are relative to the directory of the config file. */
+static int load_manifests(sluice_config_t *cfg, const char *origin, sluice_err_t *err)
+{
+    char *copy, *dir;
+    size_t i;
+    int rc = 0;
+
+    if (!cfg->nconnectors)
+        return 0;
+    cfg->manifests = calloc(cfg->nconnectors, sizeof(*cfg->manifests));
+    copy = strdup(origin && strchr(origin, '/') ? origin : "./config");
+    if (!cfg->manifests || !copy) {
+        free(copy);
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+    }
+    dir = dirname(copy);
+    for (i = 0; i < cfg->nconnectors && rc == 0; i++) {
+        char *path = cfg->connectors[i];
+        sluice_manifest_t *m;
+
+        if (path[0] != '/' && strcmp(dir, ".") != 0) {
+            size_t len = strlen(dir) + strlen(path) + 2;
+            char *full = malloc(len);
+            if (!full) {
+                rc = sluice_err_set(err, SLUICE_ERR_FATAL, "config: out of memory");
+                break;
+            }
+            snprintf(full, len, "%s/%s", dir, path);
+            free(cfg->connectors[i]);
+            cfg->connectors[i] = path = full;
+        }
+        m = sluice_manifest_load(path, err);
+        if (!m || sluice_manifest_derive(m, err) < 0) {
+            sluice_err_prefix(err, "config: connectors[%zu]", i);
+            sluice_manifest_destroy(m);
+            rc = -1;
+            break;
+        }
+        cfg->manifests[cfg->nmanifests++] = m;
+    }
+    free(copy);
+    if (rc == 0 && sluice_manifest_apply(cfg->manifests, cfg->nmanifests, cfg, err) < 0)
+        rc = -1;
+    return rc;
+}
+
 static sluice_config_t *load_json(json_t *root, const char *origin, sluice_err_t *err)
 {
     sluice_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -564,7 +772,7 @@ static sluice_config_t *load_json(json_t *root, const char *origin, sluice_err_t
         if (walk(cfg, root, "", origin, err) < 0)
             goto fail;
     }
-    if (apply_env(cfg, err) < 0 || validate(cfg, err) < 0)
+    if (apply_env(cfg, err) < 0 || load_manifests(cfg, origin, err) < 0 || validate(cfg, err) < 0)
         goto fail;
     return cfg;
 fail:
@@ -701,8 +909,18 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
         fprintf(out, "  kafka.%s = %s\n", cfg->kafka[i].key,
                 sluice_config_is_secret_key(cfg->kafka[i].key) ? "*****" : cfg->kafka[i].value);
     fprintf(out, "  postgres.conninfo = %s\n", masked ? masked : "?");
+    for (i = 0; i < cfg->nconnectors; i++)
+        fprintf(out, "  connectors[%zu] = %s\n", i, cfg->connectors[i]);
     for (i = 0; i < cfg->ntopics; i++)
         fprintf(out, "  topics[%zu] = %s\n", i, cfg->topics[i]);
+    for (i = 0; i < cfg->ntopics_exclude; i++)
+        fprintf(out, "  topics excluded = %s (tables the connectors exclude)\n",
+                cfg->topics_exclude[i]);
+    if (cfg->source_conninfo) {
+        char *sm = sluice_config_mask_conninfo(cfg->source_conninfo);
+        fprintf(out, "  source.conninfo = %s\n", sm ? sm : "?");
+        free(sm);
+    }
     fprintf(out, "  mirror.schema = %s\n", cfg->mirror_schema);
     for (i = 0; i < cfg->nmirror_tables; i++)
         fprintf(out, "  mirror.tables[%s] = %s\n", cfg->mirror_tables[i].key,
@@ -721,7 +939,7 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
 void sluice_config_print_keys(FILE *out)
 {
     const sluice_config_key_t *k;
-    static const char *type_names[] = {"string", "integer", "list of strings", "object"};
+    static const char *type_names[] = {"string", "integer", "list of strings", "object", "boolean"};
 
     for (k = sluice_config_keys; k->key; k++) {
         fprintf(out, "%-32s %-16s %s%s%s%s%s%s\n", k->key, type_names[k->type], k->doc,

@@ -53,6 +53,10 @@ sluice_decoder_t *sluice_decoder_new(const sluice_config_t *cfg, sluice_err_t *e
                        "config: registry.url is missing: format avro needs a schema registry");
         goto fail;
     }
+    memset(&opts, 0, sizeof(opts));
+    /* the remaining options (binary/decimal handling, flattened records)
+     * keep their defaults until the config carries them */
+    memset(&opts, 0, sizeof(opts));
     opts.unavailable_placeholder = cfg->unavailable_placeholder;
     dec->json = sluice_json_decoder_new(&opts);
     if (!dec->json) {

@@ -81,6 +81,7 @@ typedef struct {
     char *name;
     node_t *type;
     role_t role;
+    sluice_coltype_t ct; /* the column type a row field reports (optional from its union) */
 } field_t;
 
 struct node {
@@ -102,6 +103,11 @@ struct node {
     size_t size;                /* fixed */
     size_t minsize;             /* fewest bytes a value takes (lower bound) */
     int sizing;                 /* minsize being computed (recursive types) */
+    sluice_type_plan_t tp;      /* the type table's verdict (types.c) */
+    sluice_coltype_t ct;        /* ... as a column type; pg_type points to pg */
+    char pg[64];
+    char *semantic;             /* connect.name / logical type's Connect name (owned) */
+    int resolved;
 };
 
 typedef struct {
@@ -116,6 +122,7 @@ typedef struct {
     named_t *names;
     size_t nnames, capnames;
     int envelope; /* root record has an "op" field */
+    int kind;     /* REC_ENVELOPE, REC_FLAT, REC_CONTROL */
     char *error;  /* non-NULL: the schema cannot be decoded; this says why */
 } plan_t;
 
@@ -130,6 +137,9 @@ struct sluice_avro_decoder {
     char *ph;               /* placeholder text */
     size_t ph_len;
     char ph_uuid[37];
+    sluice_type_opts_t topts;
+    sluice_flattened_t flattened;
+    char *prefix;           /* ExtractNewRecordState add.fields.prefix */
     slot_t *tab; /* id -> plan, open addressing */
     size_t cap, n;
 };
@@ -143,6 +153,7 @@ static const char *type_names[] = {"null", "boolean", "int", "long", "float", "d
 typedef struct {
     plan_t *pl;
     char why[512];
+    sluice_type_opts_t topts;
 } comp_t;
 
 static int cfail(comp_t *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -186,6 +197,7 @@ static void node_free(node_t *n)
     size_t i;
 
     free(n->fullname);
+    free(n->semantic);
     for (i = 0; i < n->nfields; i++)
         free(n->fields[i].name);
     free(n->fields);
@@ -310,23 +322,129 @@ static int decimal_scale(comp_t *cp, const json_t *j, int logical, int32_t *scal
     return 0;
 }
 
-static int32_t logical_intsem(const char *logical)
+/* Avro logical type -> the Connect semantic name AvroConverter would give. */
+static const char *logical_semantic(atype_t t, const char *logical)
 {
     if (!logical)
-        return SLUICE_INTSEM_PLAIN;
-    if (!strcmp(logical, "date"))
-        return SLUICE_INTSEM_DATE;
-    if (!strcmp(logical, "time-millis"))
-        return SLUICE_INTSEM_TIME_MS;
-    if (!strcmp(logical, "time-micros"))
-        return SLUICE_INTSEM_TIME_US;
-    if (!strcmp(logical, "timestamp-millis") || !strcmp(logical, "local-timestamp-millis"))
-        return SLUICE_INTSEM_TS_MS;
-    if (!strcmp(logical, "timestamp-micros") || !strcmp(logical, "local-timestamp-micros"))
-        return SLUICE_INTSEM_TS_US;
-    if (!strcmp(logical, "timestamp-nanos") || !strcmp(logical, "local-timestamp-nanos"))
-        return SLUICE_INTSEM_TS_NS;
-    return SLUICE_INTSEM_PLAIN;
+        return NULL;
+    if (t == T_INT && !strcmp(logical, "date"))
+        return "org.apache.kafka.connect.data.Date";
+    if (t == T_INT && !strcmp(logical, "time-millis"))
+        return "org.apache.kafka.connect.data.Time";
+    if (t == T_LONG && !strcmp(logical, "time-micros"))
+        return "io.debezium.time.MicroTime";
+    if (t == T_LONG &&
+        (!strcmp(logical, "timestamp-millis") || !strcmp(logical, "local-timestamp-millis")))
+        return "org.apache.kafka.connect.data.Timestamp";
+    if (t == T_LONG &&
+        (!strcmp(logical, "timestamp-micros") || !strcmp(logical, "local-timestamp-micros")))
+        return "io.debezium.time.MicroTimestamp";
+    if (t == T_LONG &&
+        (!strcmp(logical, "timestamp-nanos") || !strcmp(logical, "local-timestamp-nanos")))
+        return "io.debezium.time.NanoTimestamp";
+    if (t == T_STRING && !strcmp(logical, "uuid"))
+        return "io.debezium.data.Uuid";
+    if ((t == T_BYTES || t == T_FIXED) && !strcmp(logical, "decimal"))
+        return "org.apache.kafka.connect.data.Decimal";
+    return NULL;
+}
+
+static int32_t param_i32(const json_t *j)
+{
+    long long v;
+    char *end;
+
+    if (json_is_integer(j))
+        v = json_integer_value(j);
+    else if (json_is_string(j)) {
+        v = strtoll(json_string_value(j), &end, 10);
+        if (end == json_string_value(j) || *end)
+            return -1;
+    } else
+        return -1;
+    return v < INT32_MIN || v > INT32_MAX ? -1 : (int32_t)v;
+}
+
+/* Runs the node through the type table (types.c); j is its schema object,
+ * or NULL for a bare primitive name. */
+static int node_type(comp_t *cp, node_t *n, const json_t *j)
+{
+    static const sluice_connect_type_t physical[] = {
+        SLUICE_CT_NONE,   SLUICE_CT_BOOLEAN, SLUICE_CT_INT32, SLUICE_CT_INT64, SLUICE_CT_FLOAT32,
+        SLUICE_CT_FLOAT64, SLUICE_CT_BYTES, SLUICE_CT_STRING, SLUICE_CT_STRUCT, SLUICE_CT_STRING,
+        SLUICE_CT_ARRAY,  SLUICE_CT_MAP,    SLUICE_CT_NONE,   SLUICE_CT_BYTES};
+    const json_t *params = json_object_get(j, "connect.parameters");
+    const char *cname = json_string_value(json_object_get(j, "connect.name"));
+    const char *logical = json_string_value(json_object_get(j, "logicalType"));
+    const char *ctype = json_string_value(json_object_get(j, "connect.type"));
+    const char *name;
+    sluice_type_in_t in;
+
+    sluice_type_in_init(&in);
+    in.type = physical[n->t];
+    if (ctype && (n->t == T_INT || n->t == T_LONG)) {
+        sluice_connect_type_t ct = sluice_connect_type_parse(ctype);
+        if (ct != SLUICE_CT_NONE)
+            in.type = ct;
+    }
+    name = cname ? cname : logical_semantic(n->t, logical);
+    if (!name && n->t == T_RECORD)
+        name = n->fullname;
+    in.name = name;
+    in.precision = param_i32(json_object_get(params, "connect.decimal.precision"));
+    if (in.precision < 0 && logical && !strcmp(logical, "decimal"))
+        in.precision = param_i32(json_object_get(j, "precision"));
+    in.length = param_i32(json_object_get(params, "length"));
+    in.source_type = json_string_value(json_object_get(params, "__debezium.source.column.type"));
+    in.source_length = param_i32(json_object_get(params, "__debezium.source.column.length"));
+    in.source_scale = param_i32(json_object_get(params, "__debezium.source.column.scale"));
+    if (n->decimal) {
+        in.has_scale = 1;
+        in.scale = n->scale;
+    }
+    sluice_types_resolve(&in, &cp->topts, n->items ? &n->items->tp : NULL,
+                         n->items ? n->items->pg : NULL, &n->tp, n->pg, sizeof(n->pg));
+    if (name && !n->semantic) {
+        n->semantic = strdup(name);
+        if (!n->semantic)
+            return cfail(cp, "out of memory");
+    }
+    n->ct.pg_type = n->pg;
+    n->ct.kind = n->tp.kind;
+    n->ct.elem_kind = n->items && n->t == T_ARRAY ? n->items->tp.kind : SLUICE_VAL_NULL;
+    n->ct.semantic = n->semantic;
+    n->ct.connect_type = sluice_connect_type_name(in.type);
+    n->ct.precision = in.precision;
+    n->ct.scale = n->tp.rule == SLUICE_RULE_DECIMAL ? n->tp.scale : -1;
+    n->resolved = 1;
+    /* what read_val looks at */
+    n->intsem = sluice_decode_rule_intsem(n->tp.rule);
+    if (n->t == T_STRING)
+        n->kind = n->tp.rule == SLUICE_RULE_DECIMAL_TEXT || n->tp.rule == SLUICE_RULE_BYTES_TEXT
+                      ? SLUICE_VAL_TEXT
+                      : n->tp.kind;
+    return 0;
+}
+
+/* A row field's column type: its node's, optional when its union has null. */
+static void field_type(field_t *f)
+{
+    const node_t *n = f->type;
+    int optional = 0;
+    size_t i;
+
+    if (n->t == T_UNION) {
+        const node_t *pick = NULL;
+        for (i = 0; i < n->nbranches; i++) {
+            if (n->branches[i]->t == T_NULL)
+                optional = 1;
+            else if (!pick)
+                pick = n->branches[i];
+        }
+        n = pick ? pick : n->branches[0];
+    }
+    f->ct = n->ct;
+    f->ct.optional = optional;
 }
 
 static node_t *compile(comp_t *cp, const json_t *j, const char *ns, int depth);
@@ -424,6 +542,10 @@ static node_t *compile_record(comp_t *cp, const json_t *j, const char *ns, int d
         }
         n->vsd = 1;
     }
+    for (i = 0; i < n->nfields; i++)
+        field_type(&n->fields[i]);
+    if (node_type(cp, n, j) < 0)
+        goto fail;
     free(full);
     free(inner);
     return n;
@@ -454,15 +576,7 @@ static node_t *compile_object(comp_t *cp, const json_t *j, const char *ns, int d
             cfail(cp, "out of memory");
             return NULL;
         }
-        if (t == T_INT || t == T_LONG) {
-            n->intsem = sluice_decode_intsem(cname);
-            if (n->intsem == SLUICE_INTSEM_PLAIN)
-                n->intsem = (sluice_intsem_t)logical_intsem(logical);
-        } else if (t == T_STRING) {
-            n->kind = sluice_decode_string_kind(cname);
-            if (n->kind == SLUICE_VAL_TEXT && logical && !strcmp(logical, "uuid"))
-                n->kind = SLUICE_VAL_UUID;
-        } else if (t == T_BYTES) {
+        if (t == T_BYTES) {
             int logical_dec = logical && !strcmp(logical, "decimal");
             if (logical_dec || (cname && !strcmp(cname, "org.apache.kafka.connect.data.Decimal"))) {
                 n->decimal = 1;
@@ -470,7 +584,7 @@ static node_t *compile_object(comp_t *cp, const json_t *j, const char *ns, int d
                     return NULL;
             }
         }
-        return n;
+        return node_type(cp, n, j) < 0 ? NULL : n;
     }
     if (!strcmp(type, "record") || !strcmp(type, "error"))
         return compile_record(cp, j, ns, depth);
@@ -525,7 +639,7 @@ static node_t *compile_object(comp_t *cp, const json_t *j, const char *ns, int d
                     return NULL;
             }
         }
-        return n;
+        return node_type(cp, n, j) < 0 ? NULL : n;
     }
     if (!strcmp(type, "array") || !strcmp(type, "map")) {
         n = node_new(cp, !strcmp(type, "array") ? T_ARRAY : T_MAP);
@@ -535,7 +649,16 @@ static node_t *compile_object(comp_t *cp, const json_t *j, const char *ns, int d
         }
         n->items = compile(cp, json_object_get(j, n->t == T_ARRAY ? "items" : "values"), ns,
                            depth + 1);
-        return n->items ? n : NULL;
+        if (n->items && n->items->t == T_UNION) { /* ["null", X] elements: X's type */
+            size_t b;
+            for (b = 0; b < n->items->nbranches && !n->items->resolved; b++)
+                if (n->items->branches[b]->t != T_NULL) {
+                    n->items->tp = n->items->branches[b]->tp;
+                    memcpy(n->items->pg, n->items->branches[b]->pg, sizeof(n->items->pg));
+                    n->items->resolved = 1;
+                }
+        }
+        return n->items && node_type(cp, n, j) == 0 ? n : NULL;
     }
     /* {"type": "Value"}: a reference written as an object */
     return resolve(cp, type, ns);
@@ -555,6 +678,8 @@ static node_t *compile(comp_t *cp, const json_t *j, const char *ns, int depth)
         n = node_new(cp, t);
         if (!n)
             cfail(cp, "out of memory");
+        else if (node_type(cp, n, NULL) < 0)
+            return NULL;
         return n;
     }
     if (json_is_array(j)) {
@@ -675,9 +800,57 @@ static void assign_roles(plan_t *pl)
     }
 }
 
+enum { REC_ENVELOPE = 0, REC_FLAT, REC_CONTROL };
+
+static int name_ends(const char *name, const char *suffix)
+{
+    size_t n = name ? strlen(name) : 0, m = strlen(suffix);
+
+    return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+static int has_field(const node_t *r, const char *prefix, const char *name)
+{
+    size_t i, pl = strlen(prefix);
+
+    for (i = 0; i < r->nfields; i++)
+        if (!strncmp(r->fields[i].name, prefix, pl) && !strcmp(r->fields[i].name + pl, name))
+            return 1;
+    return 0;
+}
+
+/* Envelope, flattened row (ExtractNewRecordState) or control record
+ * (heartbeat, schema change, transaction metadata)? Decided once per
+ * schema, as the JSON decoder decides per message. */
+static void classify(const sluice_avro_decoder_t *dec, plan_t *pl)
+{
+    const node_t *r = pl->root;
+    const char *nm = r->semantic ? r->semantic : r->fullname;
+
+    pl->kind = REC_ENVELOPE;
+    if (r->t != T_RECORD)
+        return;
+    if (dec->flattened == SLUICE_FLATTENED_YES ||
+        (dec->flattened == SLUICE_FLATTENED_AUTO && !(pl->envelope && has_field(r, "", "source")) &&
+         (has_field(r, dec->prefix, "op") || has_field(r, dec->prefix, "deleted")))) {
+        pl->kind = REC_FLAT;
+        return;
+    }
+    if (name_ends(nm, "common.Heartbeat") || name_ends(nm, "SchemaChangeValue") ||
+        name_ends(nm, "TransactionMetadataValue")) {
+        pl->kind = REC_CONTROL;
+        return;
+    }
+    if (pl->envelope)
+        return;
+    if ((r->nfields == 1 && has_field(r, "", "ts_ms")) || has_field(r, "", "ddl") ||
+        has_field(r, "", "tableChanges") || (has_field(r, "", "status") && has_field(r, "", "id")))
+        pl->kind = REC_CONTROL;
+}
+
 /* Always returns a plan (NULL only on allocation failure); plan->error says
  * whether it can decode anything. */
-static plan_t *plan_compile(const char *json, size_t len)
+static plan_t *plan_compile(const sluice_avro_decoder_t *dec, const char *json, size_t len)
 {
     plan_t *pl = calloc(1, sizeof(*pl));
     avro_schema_t schema = NULL;
@@ -690,6 +863,7 @@ static plan_t *plan_compile(const char *json, size_t len)
         return NULL;
     memset(&cp, 0, sizeof(cp));
     cp.pl = pl;
+    cp.topts = dec->topts;
     /* avro-c is the judge of what a valid Avro schema is */
     if (avro_schema_from_json_length(json, len, &schema) != 0) {
         cfail(&cp, "not a valid Avro schema: %s", avro_strerror());
@@ -707,6 +881,7 @@ static plan_t *plan_compile(const char *json, size_t len)
         for (i = 0; i < pl->nnodes; i++)
             minsize(pl->nodes[i]);
         assign_roles(pl);
+        classify(dec, pl);
     }
 done:
     if (!pl->root) {
@@ -734,9 +909,17 @@ sluice_avro_decoder_t *sluice_avro_decoder_new(const sluice_decode_opts_t *opts,
     dec->reg = reg;
     dec->ph_len = strlen(ph);
     dec->ph = strdup(ph);
-    if (!dec->ph) {
+    dec->prefix = strdup(opts && opts->flattened_prefix ? opts->flattened_prefix : "__");
+    if (!dec->ph || !dec->prefix) {
+        free(dec->ph);
+        free(dec->prefix);
         free(dec);
         return NULL;
+    }
+    if (opts) {
+        dec->topts.binary_mode = opts->binary_handling_mode;
+        dec->topts.decimal_mode = opts->decimal_handling_mode;
+        dec->flattened = opts->flattened;
     }
     sluice_decode_placeholder_uuid(ph, dec->ph_len, dec->ph_uuid);
     return dec;
@@ -752,6 +935,7 @@ void sluice_avro_decoder_destroy(sluice_avro_decoder_t *dec)
         plan_free(dec->tab[i].plan);
     free(dec->tab);
     free(dec->ph);
+    free(dec->prefix);
     free(dec);
 }
 
@@ -813,7 +997,7 @@ int sluice_avro_decoder_add_schema(sluice_avro_decoder_t *dec, int32_t id, const
     plan_t *pl = plan_find(dec, id);
 
     if (!pl) {
-        pl = plan_compile(json, len);
+        pl = plan_compile(dec, json, len);
         if (!pl || plan_put(dec, id, pl) < 0) {
             plan_free(pl);
             return sluice_err_set(err, SLUICE_ERR_TRANSIENT,
@@ -1449,6 +1633,44 @@ static int read_array(ctx_t *c, const node_t *n, int depth, sluice_value_t *out)
     return 0;
 }
 
+/* Geometry / Geography {wkb, srid} -> EWKB; Point {x, y, ...} -> "(x,y)" */
+static int read_shape(ctx_t *c, const node_t *n, int depth, sluice_value_t *out)
+{
+    const sluice_value_t *wkb = NULL, *srid = NULL, *x = NULL, *y = NULL;
+    sluice_value_t *vals = sluice_arena_calloc(&c->ev->arena, n->nfields + 1, sizeof(*vals));
+    char why[200];
+    size_t i;
+    int rc;
+
+    if (!vals)
+        return nomem(c);
+    for (i = 0; i < n->nfields; i++) {
+        const char *f = n->fields[i].name;
+        if (read_val(c, n->fields[i].type, 0, depth + 1, &vals[i]) < 0)
+            return -1;
+        if (!strcmp(f, "wkb") && vals[i].kind == SLUICE_VAL_BYTES)
+            wkb = &vals[i];
+        else if (!strcmp(f, "srid") && vals[i].kind == SLUICE_VAL_INT)
+            srid = &vals[i];
+        else if (!strcmp(f, "x") && vals[i].kind == SLUICE_VAL_FLOAT)
+            x = &vals[i];
+        else if (!strcmp(f, "y") && vals[i].kind == SLUICE_VAL_FLOAT)
+            y = &vals[i];
+    }
+    if (n->tp.rule == SLUICE_RULE_POINT) {
+        if (!x || !y)
+            return bad(c, "a Point value needs double \"x\" and \"y\"");
+        return sluice_decode_point(&c->ev->arena, x->u.f, y->u.f, out) < 0 ? nomem(c) : 0;
+    }
+    if (!wkb)
+        return bad(c, "a Geometry value needs bytes \"wkb\"");
+    rc = sluice_decode_ewkb(&c->ev->arena, (const unsigned char *)wkb->u.s.ptr, wkb->u.s.len,
+                            srid != NULL, srid ? srid->u.i : 0, out, why, sizeof(why));
+    if (rc == -2)
+        return nomem(c);
+    return rc < 0 ? bad(c, "%s", why) : 0;
+}
+
 /* One value with its schema node: the kind the JSON decoder would give the
  * same Connect value. top: a column's own value (placeholder rules apply). */
 static int read_val(ctx_t *c, const node_t *n, int top, int depth, sluice_value_t *out)
@@ -1476,6 +1698,8 @@ static int read_val(ctx_t *c, const node_t *n, int top, int depth, sluice_value_
     case T_LONG:
         if ((n->t == T_INT ? rd_int(c, &v) : rd_long(c, &v)) < 0)
             return -1;
+        if (n->tp.rule == SLUICE_RULE_INTERVAL_US)
+            return sluice_decode_interval_us(&c->ev->arena, v, out) < 0 ? nomem(c) : 0;
         if (sluice_decode_int_value(n->intsem, v, out) < 0)
             return bad(c, "time value %lld overflows microseconds", (long long)v);
         return 0;
@@ -1501,6 +1725,29 @@ static int read_val(ctx_t *c, const node_t *n, int top, int depth, sluice_value_
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
+        if (n->tp.rule == SLUICE_RULE_DECIMAL_TEXT)
+            return sluice_decode_decimal_string(&c->ev->arena, (const char *)raw, len, out) < 0
+                       ? nomem(c)
+                       : 0;
+        if (n->tp.rule == SLUICE_RULE_BYTES_TEXT) {
+            unsigned char *b = sluice_arena_alloc(&c->ev->arena, len + 1);
+            long got;
+            if (!b)
+                return nomem(c);
+            got = sluice_types_decode_binary((const char *)raw, len, c->dec->topts.binary_mode, b);
+            if (got < 0)
+                return bad(c, "a binary column's string is not %s as binary.handling.mode says",
+                           c->dec->topts.binary_mode == SLUICE_BINARY_HEX ? "hex" : "base64");
+            if (top && is_ph(c, (const char *)b, (size_t)got)) {
+                out->kind = SLUICE_VAL_UNAVAILABLE;
+                return 0;
+            }
+            b[got] = '\0';
+            out->kind = SLUICE_VAL_BYTES;
+            out->u.s.ptr = (const char *)b;
+            out->u.s.len = (size_t)got;
+            return 0;
+        }
         return set_text(c, out, n->kind, raw, len);
     case T_BYTES:
     case T_FIXED:
@@ -1513,6 +1760,9 @@ static int read_val(ctx_t *c, const node_t *n, int top, int depth, sluice_value_
         }
         if (n->decimal)
             return decimal_value(c, raw, len, n->scale, out);
+        if (n->tp.rule == SLUICE_RULE_BITS)
+            return sluice_decode_bits(&c->ev->arena, raw, len, n->tp.bits, out) < 0 ? nomem(c)
+                                                                                    : 0;
         if (set_text(c, out, SLUICE_VAL_BYTES, raw, len) < 0)
             return -1;
         return 0;
@@ -1552,7 +1802,9 @@ static int read_val(ctx_t *c, const node_t *n, int top, int depth, sluice_value_
             }
             return decimal_value(c, b, blen, scale, out);
         }
-        return json_value(c, n, depth, out); /* geometry, point, ...: JSON text */
+        if (n->tp.rule == SLUICE_RULE_GEOMETRY || n->tp.rule == SLUICE_RULE_POINT)
+            return read_shape(c, n, depth, out);
+        return json_value(c, n, depth, out); /* circle, line, ...: JSON text */
     case T_ARRAY:
         if (read_array(c, n, depth, out) < 0)
             return -1;
@@ -1596,6 +1848,7 @@ static int read_row(ctx_t *c, const node_t *n, const char *rowname, sluice_row_t
     }
     for (i = 0; i < n->nfields; i++) {
         row->cols[i].name = n->fields[i].name;
+        row->cols[i].type = &n->fields[i].ct;
         c->col = n->fields[i].name;
         if (read_val(c, n->fields[i].type, 1, 1, &row->cols[i].value) < 0)
             return -1;
@@ -1740,11 +1993,104 @@ static int read_message(ctx_t *c, const node_t *n)
     return 0;
 }
 
+/* A flattened record (ExtractNewRecordState): the root record is the row. */
+static int decode_flat(ctx_t *c, const plan_t *pl)
+{
+    sluice_row_t all;
+    char why[SLUICE_ERR_MSG_MAX / 2];
+    int rc;
+
+    if (read_row(c, pl->root, "row", &all) < 0)
+        return -1;
+    rc = sluice_decode_flat_finish(c->ev, &all, c->dec->prefix, why, sizeof(why));
+    if (rc == -2)
+        return nomem(c);
+    if (rc < 0) {
+        c->row = "row";
+        c->col = NULL;
+        return bad(c, "flattened record (ExtractNewRecordState): %s", why);
+    }
+    return 0;
+}
+
+/* Heartbeat {ts_ms}, schema change {source, databaseName, ddl, ...},
+ * transaction metadata {status, id, event_count, ...}. */
+static int decode_control(ctx_t *c, const plan_t *pl)
+{
+    const node_t *root = pl->root;
+    sluice_event_t *ev = c->ev;
+    const char *status = NULL, *nm = root->semantic ? root->semantic : root->fullname;
+    size_t i;
+
+    ev->op = SLUICE_OP_CONTROL;
+    ev->control = SLUICE_CONTROL_HEARTBEAT;
+    for (i = 0; i < root->nfields; i++) {
+        const field_t *f = &root->fields[i];
+        sluice_value_t v;
+        c->row = NULL;
+        c->col = f->name;
+        if (f->role == E_SOURCE) {
+            if (read_source(c, f->type) < 0)
+                return -1;
+            continue;
+        }
+        if (read_val(c, f->type, 0, 1, &v) < 0)
+            return -1;
+        if (!strcmp(f->name, "ts_ms")) {
+            if (want_int(c, &v, &ev->ts_ms) < 0)
+                return -1;
+        } else if (!strcmp(f->name, "status")) {
+            if (want_text(c, &v, &status) < 0)
+                return -1;
+        } else if (!strcmp(f->name, "id")) {
+            if (v.kind == SLUICE_VAL_INT) {
+                char tmp[32];
+                snprintf(tmp, sizeof(tmp), "%lld", (long long)v.u.i);
+                ev->ctl_id = sluice_arena_strndup(&ev->arena, tmp, strlen(tmp));
+                if (!ev->ctl_id)
+                    return nomem(c);
+            } else if (want_text(c, &v, &ev->ctl_id) < 0) {
+                return -1;
+            }
+        } else if (!strcmp(f->name, "event_count")) {
+            if (want_int(c, &v, &ev->ctl_count) < 0)
+                return -1;
+        } else if (!strcmp(f->name, "ddl")) {
+            if (want_text(c, &v, &ev->ctl_ddl) < 0)
+                return -1;
+            ev->control = SLUICE_CONTROL_SCHEMA_CHANGE;
+        } else if (!strcmp(f->name, "databaseName")) {
+            if (want_text(c, &v, &ev->ctl_db) < 0)
+                return -1;
+        } else if (!strcmp(f->name, "tableChanges")) {
+            ev->control = SLUICE_CONTROL_SCHEMA_CHANGE;
+        }
+    }
+    c->row = NULL;
+    c->col = NULL;
+    if (name_ends(nm, "SchemaChangeValue"))
+        ev->control = SLUICE_CONTROL_SCHEMA_CHANGE;
+    if (status && !name_ends(nm, "common.Heartbeat")) {
+        if (!strcmp(status, "BEGIN"))
+            ev->control = SLUICE_CONTROL_TX_BEGIN;
+        else if (!strcmp(status, "END"))
+            ev->control = SLUICE_CONTROL_TX_END;
+        else
+            return bad(c, "transaction metadata status \"%s\" is neither BEGIN nor END", status);
+    }
+    return 0;
+}
+
 static int decode_envelope(ctx_t *c, const plan_t *pl)
 {
     const node_t *root = pl->root;
     int have_source = 0, have_message = 0;
     size_t i;
+
+    if (pl->kind == REC_FLAT)
+        return decode_flat(c, pl);
+    if (pl->kind == REC_CONTROL)
+        return decode_control(c, pl);
 
     if (root->t != T_RECORD || !pl->envelope)
         return bad(c, "the schema %s%s has no \"op\" field; not a Debezium change event "
@@ -1833,9 +2179,10 @@ static int value_datum(sluice_avro_decoder_t *dec, int32_t id, const unsigned ch
 
     if (!pl)
         return -1;
-    if (decode_envelope(&c, pl) < 0)
+    if (decode_envelope(&c, pl) < 0 || finish(&c) < 0)
         return -1;
-    return finish(&c);
+    sluice_event_mark_key_columns(ev);
+    return 0;
 }
 
 static int key_datum(sluice_avro_decoder_t *dec, int32_t id, const unsigned char *datum,
@@ -1857,7 +2204,10 @@ static int key_datum(sluice_avro_decoder_t *dec, int32_t id, const unsigned char
         memset(&ev->key, 0, sizeof(ev->key));
         return -1;
     }
-    return finish(&c);
+    if (finish(&c) < 0)
+        return -1;
+    sluice_event_mark_key_columns(ev);
+    return 0;
 }
 
 int sluice_avro_decoder_value_datum(sluice_avro_decoder_t *dec, int32_t id, const void *datum,

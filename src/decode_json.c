@@ -36,6 +36,11 @@ struct sluice_json_decoder {
     size_t ph_len;
     char *ph_b64;      /* base64 of the placeholder: bytea, bytea[] */
     char ph_uuid[37];  /* UUID.nameUUIDFromBytes(placeholder): uuid[] */
+    sluice_binary_mode_t bin;
+    sluice_decimal_mode_t decmode;
+    int precise_error;
+    sluice_flattened_t flattened;
+    char *prefix;      /* ExtractNewRecordState add.fields.prefix */
 };
 
 /* One decode call: where we are, for error messages. */
@@ -356,6 +361,17 @@ sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts)
     }
     memcpy(dec->ph, ph, dec->ph_len + 1);
     sluice_decode_base64_encode((const unsigned char *)ph, dec->ph_len, dec->ph_b64);
+    if (opts) {
+        dec->bin = opts->binary_handling_mode;
+        dec->decmode = opts->decimal_handling_mode;
+        dec->precise_error = opts->precise_decimals_without_schema_is_error;
+        dec->flattened = opts->flattened;
+    }
+    dec->prefix = strdup(opts && opts->flattened_prefix ? opts->flattened_prefix : "__");
+    if (!dec->prefix) {
+        sluice_json_decoder_destroy(dec);
+        return NULL;
+    }
     sluice_decode_placeholder_uuid(ph, dec->ph_len, dec->ph_uuid);
     return dec;
 }
@@ -366,6 +382,7 @@ void sluice_json_decoder_destroy(sluice_json_decoder_t *dec)
         return;
     free(dec->ph);
     free(dec->ph_b64);
+    free(dec->prefix);
     free(dec);
 }
 
@@ -485,29 +502,6 @@ static int get_bytes(ctx_t *c, const json_t *j, unsigned char **bytes, size_t *n
     return 0;
 }
 
-static int parse_scale(ctx_t *c, const json_t *schema, int32_t *scale)
-{
-    const json_t *params = json_object_get(schema, "parameters");
-    const json_t *s = json_object_get(params, "scale");
-    long long v;
-    char *end;
-
-    if (json_is_integer(s)) {
-        v = json_integer_value(s);
-    } else if (json_is_string(s)) {
-        v = strtoll(json_string_value(s), &end, 10);
-        if (end == json_string_value(s) || *end)
-            return bad(c, "Decimal schema parameter scale \"%s\" is not an integer",
-                       json_string_value(s));
-    } else {
-        return bad(c, "Decimal schema has no parameters.scale; cannot place the decimal point");
-    }
-    if (v > SLUICE_DECIMAL_SCALE_MAX || v < -SLUICE_DECIMAL_SCALE_MAX)
-        return bad(c, "Decimal scale %lld is out of range", v);
-    *scale = (int32_t)v;
-    return 0;
-}
-
 static int decimal_from_bytes(ctx_t *c, const unsigned char *b, size_t n, int32_t scale,
                               sluice_value_t *out)
 {
@@ -572,34 +566,6 @@ static int variable_scale_decimal(ctx_t *c, const json_t *j, sluice_value_t *out
 /* semantic types and source fields shared with the Avro decoder
  * (decode_json_int.h): one set of rules, whatever the wire format */
 
-sluice_intsem_t sluice_decode_intsem(const char *name)
-{
-    static const struct {
-        const char *name;
-        sluice_intsem_t sem;
-    } names[] = {
-        {"io.debezium.time.Date", SLUICE_INTSEM_DATE},
-        {"org.apache.kafka.connect.data.Date", SLUICE_INTSEM_DATE},
-        {"io.debezium.time.Time", SLUICE_INTSEM_TIME_MS},
-        {"org.apache.kafka.connect.data.Time", SLUICE_INTSEM_TIME_MS},
-        {"io.debezium.time.MicroTime", SLUICE_INTSEM_TIME_US},
-        {"io.debezium.time.NanoTime", SLUICE_INTSEM_TIME_NS},
-        {"io.debezium.time.Timestamp", SLUICE_INTSEM_TS_MS},
-        {"org.apache.kafka.connect.data.Timestamp", SLUICE_INTSEM_TS_MS},
-        {"io.debezium.time.MicroTimestamp", SLUICE_INTSEM_TS_US},
-        {"io.debezium.time.NanoTimestamp", SLUICE_INTSEM_TS_NS},
-    };
-    size_t i;
-
-    if (!name)
-        return SLUICE_INTSEM_PLAIN;
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(name, names[i].name) == 0)
-            return names[i].sem;
-    /* io.debezium.time.Year, MicroDuration, ... stay INT */
-    return SLUICE_INTSEM_PLAIN;
-}
-
 static int64_t floordiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -657,21 +623,6 @@ int sluice_decode_int_value(sluice_intsem_t sem, int64_t v, sluice_value_t *out)
         return 0;
     }
     return 0;
-}
-
-sluice_value_kind_t sluice_decode_string_kind(const char *name)
-{
-    if (!name)
-        return SLUICE_VAL_TEXT;
-    if (!strcmp(name, "io.debezium.data.Json"))
-        return SLUICE_VAL_JSON;
-    if (!strcmp(name, "io.debezium.data.Uuid"))
-        return SLUICE_VAL_UUID;
-    if (!strcmp(name, "io.debezium.time.ZonedTimestamp"))
-        return SLUICE_VAL_TIMESTAMPTZ;
-    if (!strcmp(name, "io.debezium.time.ZonedTime"))
-        return SLUICE_VAL_TIMETZ;
-    return SLUICE_VAL_TEXT;
 }
 
 static const struct {
@@ -787,20 +738,438 @@ int sluice_decode_position(const sluice_source_fields_t *in, sluice_pos_t *pos, 
     return 0;
 }
 
-/* ---------------------------------------------------------------------- */
-/* value conversion with a schema */
-
-static int conv_int(ctx_t *c, const char *name, int64_t v, sluice_value_t *out)
+static int type_is(const char *type, const char *want)
 {
-    if (sluice_decode_int_value(sluice_decode_intsem(name), v, out) < 0)
-        return bad(c, "%s value %lld overflows microseconds", name, (long long)v);
+    return strcasecmp(type, want) == 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* value rules shared with the Avro decoder (decode_json_int.h) */
+
+sluice_intsem_t sluice_decode_rule_intsem(sluice_type_rule_t rule)
+{
+    switch (rule) {
+    case SLUICE_RULE_DATE: return SLUICE_INTSEM_DATE;
+    case SLUICE_RULE_TIME_MS: return SLUICE_INTSEM_TIME_MS;
+    case SLUICE_RULE_TIME_US: return SLUICE_INTSEM_TIME_US;
+    case SLUICE_RULE_TIME_NS: return SLUICE_INTSEM_TIME_NS;
+    case SLUICE_RULE_TS_MS: return SLUICE_INTSEM_TS_MS;
+    case SLUICE_RULE_TS_US: return SLUICE_INTSEM_TS_US;
+    case SLUICE_RULE_TS_NS: return SLUICE_INTSEM_TS_NS;
+    default: return SLUICE_INTSEM_PLAIN;
+    }
+}
+
+static int arena_text(sluice_arena_t *arena, sluice_value_t *out, sluice_value_kind_t kind,
+                      const char *s, size_t len)
+{
+    char *p = sluice_arena_strndup(arena, s, len);
+
+    if (!p)
+        return -1;
+    out->kind = kind;
+    out->u.s.ptr = p;
+    out->u.s.len = len;
     return 0;
 }
 
-static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out);
-static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice_value_t *out);
+int sluice_decode_interval_us(sluice_arena_t *arena, int64_t us, sluice_value_t *out)
+{
+    char tmp[96];
+    int64_t days = us / INT64_C(86400000000), rest = us % INT64_C(86400000000);
+    uint64_t r = rest < 0 ? (uint64_t)0 - (uint64_t)rest : (uint64_t)rest;
+    int n;
 
-static int conv_array(ctx_t *c, const json_t *items, const json_t *j, sluice_value_t *out)
+    /* "<d> days <+/->HH:MM:SS.ffffff": both parts carry the sign, which is
+     * how PostgreSQL reads mixed intervals; no int32 field overflows */
+    n = snprintf(tmp, sizeof(tmp), "%lld days %s%02llu:%02llu:%02llu.%06llu", (long long)days,
+                 rest < 0 ? "-" : "", (unsigned long long)(r / 3600000000u),
+                 (unsigned long long)(r / 60000000u % 60), (unsigned long long)(r / 1000000u % 60),
+                 (unsigned long long)(r % 1000000u));
+    return arena_text(arena, out, SLUICE_VAL_INTERVAL, tmp, (size_t)n);
+}
+
+int sluice_decode_bits(sluice_arena_t *arena, const unsigned char *b, size_t n, int32_t bits,
+                       sluice_value_t *out)
+{
+    size_t nbits = bits > 0 ? (size_t)bits : n * 8, k, i;
+    char *s;
+
+    /* a set bit beyond the declared length widens the string rather than
+     * being dropped */
+    for (k = n * 8; k > nbits; k--)
+        if (b[(k - 1) / 8] >> ((k - 1) % 8) & 1) {
+            nbits = k;
+            break;
+        }
+    if (nbits == 0)
+        nbits = 1;
+    s = sluice_arena_alloc(arena, nbits + 1);
+    if (!s)
+        return -1;
+    for (i = 0; i < nbits; i++) {
+        size_t bit = nbits - 1 - i; /* the leftmost character is the highest bit */
+        s[i] = bit / 8 < n && (b[bit / 8] >> (bit % 8) & 1) ? '1' : '0';
+    }
+    s[nbits] = '\0';
+    out->kind = SLUICE_VAL_BITS;
+    out->u.s.ptr = s;
+    out->u.s.len = nbits;
+    return 0;
+}
+
+int sluice_decode_ewkb(sluice_arena_t *arena, const unsigned char *wkb, size_t n, int has_srid,
+                       int64_t srid, sluice_value_t *out, char *why, size_t whylen)
+{
+    unsigned char *e;
+    uint32_t type;
+    int le;
+
+    if (n < 5 || wkb[0] > 1) {
+        snprintf(why, whylen, "the geometry's wkb (%zu bytes) is not WKB (byte order %d)", n,
+                 n ? wkb[0] : -1);
+        return -1;
+    }
+    le = wkb[0] == 1;
+    type = le ? (uint32_t)wkb[1] | (uint32_t)wkb[2] << 8 | (uint32_t)wkb[3] << 16 |
+                    (uint32_t)wkb[4] << 24
+              : (uint32_t)wkb[4] | (uint32_t)wkb[3] << 8 | (uint32_t)wkb[2] << 16 |
+                    (uint32_t)wkb[1] << 24;
+    if (!has_srid || (type & 0x20000000u)) { /* nothing to fold in */
+        e = sluice_arena_alloc(arena, n + 1);
+        if (!e)
+            return -2;
+        memcpy(e, wkb, n);
+        e[n] = 0;
+        out->kind = SLUICE_VAL_GEOMETRY;
+        out->u.s.ptr = (const char *)e;
+        out->u.s.len = n;
+        return 0;
+    }
+    if (srid < 0 || srid > (int64_t)UINT32_MAX) {
+        snprintf(why, whylen, "the geometry's srid %lld is out of range", (long long)srid);
+        return -1;
+    }
+    e = sluice_arena_alloc(arena, n + 5);
+    if (!e)
+        return -2;
+    type |= 0x20000000u;
+    e[0] = wkb[0];
+    for (int i = 0; i < 4; i++) {
+        int sh = le ? 8 * i : 8 * (3 - i);
+        e[1 + i] = (unsigned char)(type >> sh);
+        e[5 + i] = (unsigned char)((uint32_t)srid >> sh);
+    }
+    memcpy(e + 9, wkb + 5, n - 5);
+    e[n + 4] = 0;
+    out->kind = SLUICE_VAL_GEOMETRY;
+    out->u.s.ptr = (const char *)e;
+    out->u.s.len = n + 4;
+    return 0;
+}
+
+static void put_num(char *buf, size_t len, double f)
+{
+    int prec;
+
+    if (isnan(f)) {
+        snprintf(buf, len, "NaN");
+        return;
+    }
+    if (isinf(f)) {
+        snprintf(buf, len, f > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, f);
+        if (strtod(buf, NULL) == f)
+            break;
+    }
+}
+
+int sluice_decode_point(sluice_arena_t *arena, double x, double y, sluice_value_t *out)
+{
+    char a[40], b[40], tmp[90];
+    int n;
+
+    put_num(a, sizeof(a), x);
+    put_num(b, sizeof(b), y);
+    n = snprintf(tmp, sizeof(tmp), "(%s,%s)", a, b);
+    return arena_text(arena, out, SLUICE_VAL_TEXT, tmp, (size_t)n);
+}
+
+int sluice_decode_decimal_string(sluice_arena_t *arena, const char *s, size_t len,
+                                 sluice_value_t *out)
+{
+    if (len == 3 && !memcmp(s, "NAN", 3))
+        return arena_text(arena, out, SLUICE_VAL_DECIMAL, "NaN", 3);
+    if (len == 17 && !memcmp(s, "POSITIVE_INFINITY", 17))
+        return arena_text(arena, out, SLUICE_VAL_DECIMAL, "Infinity", 8);
+    if (len == 17 && !memcmp(s, "NEGATIVE_INFINITY", 17))
+        return arena_text(arena, out, SLUICE_VAL_DECIMAL, "-Infinity", 9);
+    return arena_text(arena, out, SLUICE_VAL_DECIMAL, s, len);
+}
+
+/* A schemaless string that looks like a Connect Decimal: valid base64 that
+ * is padded or holds '+' or '/' (plain words and numbers are not flagged). */
+int sluice_decode_looks_like_decimal(const char *s, size_t len)
+{
+    size_t i;
+    int special = 0;
+
+    if (len < 4 || len % 4 || len > 64)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '=') {
+            if (i < len - 2 || (i == len - 2 && s[len - 1] != '='))
+                return 0;
+            special = 1;
+        } else if (ch == '+' || ch == '/') {
+            special = 1;
+        } else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                     (ch >= '0' && ch <= '9'))) {
+            return 0;
+        }
+    }
+    return special;
+}
+
+/* ---------------------------------------------------------------------- */
+/* flattened records (ExtractNewRecordState), shared with Avro */
+
+static const sluice_value_t *meta_get(const sluice_row_t *meta, const char *prefix,
+                                      const char *field, int source_too)
+{
+    char name[128];
+    const sluice_value_t *v;
+
+    snprintf(name, sizeof(name), "%s%s", prefix, field);
+    v = sluice_row_get(meta, name);
+    if (!v && source_too) {
+        snprintf(name, sizeof(name), "%ssource_%s", prefix, field);
+        v = sluice_row_get(meta, name);
+    }
+    return v && v->kind != SLUICE_VAL_NULL ? v : NULL;
+}
+
+static const char *meta_text(const sluice_row_t *meta, const char *prefix, const char *field)
+{
+    const sluice_value_t *v = meta_get(meta, prefix, field, 1);
+
+    return v && v->kind == SLUICE_VAL_TEXT ? v->u.s.ptr : NULL;
+}
+
+static int meta_int(const sluice_row_t *meta, const char *prefix, const char *field,
+                    int source_too, int64_t *out)
+{
+    const sluice_value_t *v = meta_get(meta, prefix, field, source_too);
+
+    if (!v)
+        return 0;
+    if (v->kind == SLUICE_VAL_INT || v->kind == SLUICE_VAL_TIMESTAMP) {
+        *out = v->u.i;
+        return 1;
+    }
+    if (v->kind == SLUICE_VAL_TEXT) {
+        char *end;
+        long long x = strtoll(v->u.s.ptr, &end, 10);
+        if (end != v->u.s.ptr && !*end) {
+            *out = x;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int sluice_decode_flat_finish(sluice_event_t *ev, const sluice_row_t *all, const char *prefix,
+                              char *why, size_t whylen)
+{
+    size_t i, nmeta = 0, ndata = 0, plen = strlen(prefix);
+    sluice_row_t data;
+    const sluice_value_t *v;
+    const char *op, *snap;
+    sluice_source_fields_t sf;
+    int deleted = 0;
+
+    memset(&data, 0, sizeof(data));
+    memset(&ev->meta, 0, sizeof(ev->meta));
+    for (i = 0; i < all->ncols; i++)
+        nmeta += strncmp(all->cols[i].name, prefix, plen) == 0;
+    data.cols = sluice_arena_calloc(&ev->arena, all->ncols - nmeta + 1, sizeof(*data.cols));
+    ev->meta.cols = sluice_arena_calloc(&ev->arena, nmeta + 1, sizeof(*data.cols));
+    if (!data.cols || !ev->meta.cols) {
+        snprintf(why, whylen, "out of memory");
+        return -2;
+    }
+    for (i = 0; i < all->ncols; i++) {
+        if (strncmp(all->cols[i].name, prefix, plen) == 0)
+            ev->meta.cols[ev->meta.ncols++] = all->cols[i];
+        else
+            data.cols[ndata++] = all->cols[i];
+    }
+    data.ncols = ndata;
+    data.present = 1;
+    ev->meta.present = 1;
+    ev->flattened = 1;
+
+    /* delete.handling.mode=rewrite: __deleted "true"/"false" */
+    v = meta_get(&ev->meta, prefix, "deleted", 0);
+    if (v && v->kind == SLUICE_VAL_TEXT)
+        deleted = !strcmp(v->u.s.ptr, "true");
+    else if (v && v->kind == SLUICE_VAL_BOOL)
+        deleted = v->u.b;
+    else if (v) {
+        snprintf(why, whylen, "%sdeleted is %s, expected \"true\" or \"false\"", prefix,
+                 sluice_value_kind_name(v->kind));
+        return -1;
+    }
+    op = meta_text(&ev->meta, prefix, "op");
+    if (op && (strlen(op) != 1 || !strchr("cudr", op[0]))) {
+        snprintf(why, whylen, "%sop \"%s\" is not one of c, u, d, r", prefix, op);
+        return -1;
+    }
+    if (deleted || (op && op[0] == 'd')) {
+        ev->op = SLUICE_OP_DELETE;
+        ev->before = data; /* the row as it was: its key columns identify it */
+    } else {
+        /* without __op a flattened row is an upsert: 'u' */
+        ev->op = op ? (sluice_op_t)op[0] : SLUICE_OP_UPDATE;
+        ev->after = data;
+    }
+
+    ev->table = meta_text(&ev->meta, prefix, "table");
+    ev->schema = meta_text(&ev->meta, prefix, "schema");
+    ev->db = meta_text(&ev->meta, prefix, "db");
+    ev->connector = meta_text(&ev->meta, prefix, "connector");
+    ev->server = meta_text(&ev->meta, prefix, "name");
+    meta_int(&ev->meta, prefix, "ts_ms", 0, &ev->ts_ms);
+    if (!meta_int(&ev->meta, prefix, "source_ts_ms", 0, &ev->source_ts_ms))
+        ev->source_ts_ms = 0;
+    if (!meta_int(&ev->meta, prefix, "txId", 1, &ev->tx_id))
+        ev->tx_id = -1;
+    snap = meta_text(&ev->meta, prefix, "snapshot");
+    if (snap && sluice_decode_snapshot(snap, strlen(snap), &ev->snapshot) < 0) {
+        snprintf(why, whylen, "%ssnapshot \"%s\" is not a Debezium snapshot value", prefix, snap);
+        return -1;
+    }
+    memset(&sf, 0, sizeof(sf));
+    sf.connector = ev->connector;
+    sf.file = meta_text(&ev->meta, prefix, "file");
+    sf.mysql_fields = sf.file != NULL;
+    meta_int(&ev->meta, prefix, "pos", 1, &sf.binpos);
+    meta_int(&ev->meta, prefix, "row", 1, &sf.row);
+    sf.sequence = meta_text(&ev->meta, prefix, "sequence");
+    sf.has_lsn = meta_int(&ev->meta, prefix, "lsn", 1, &sf.lsn);
+    return sluice_decode_position(&sf, &ev->pos, why, whylen) < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* field plans: a field schema resolved once through the type table
+ * (types.c). Today they live in the event's arena, one set per message; a
+ * schema cache keyed by the hash of the "schema" bytes could keep them. */
+
+typedef struct jplan {
+    sluice_type_plan_t tp;
+    sluice_coltype_t ct;
+    struct jplan *items; /* arrays */
+} jplan_t;
+
+static int param_int(const json_t *params, const char *key, int32_t *out)
+{
+    const json_t *j = json_object_get(params, key);
+    long long v;
+    char *end;
+
+    if (json_is_integer(j)) {
+        v = json_integer_value(j);
+    } else if (json_is_string(j)) {
+        v = strtoll(json_string_value(j), &end, 10);
+        if (end == json_string_value(j) || *end)
+            return -1;
+    } else {
+        return 0;
+    }
+    if (v > INT32_MAX || v < INT32_MIN)
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int plan_field(ctx_t *c, const json_t *schema, int depth, jplan_t **out);
+
+static int plan_field(ctx_t *c, const json_t *schema, int depth, jplan_t **out)
+{
+    const json_t *params = json_object_get(schema, "parameters");
+    const char *type = json_string_value(json_object_get(schema, "type"));
+    const char *name = json_string_value(json_object_get(schema, "name"));
+    sluice_type_in_t in;
+    sluice_type_opts_t topts;
+    jplan_t *p;
+    char pg[64];
+
+    if (!type)
+        return bad(c, "field schema has no \"type\"");
+    if (depth > 32)
+        return bad(c, "the schema nests deeper than 32 levels");
+    p = sluice_arena_calloc(&c->ev->arena, 1, sizeof(*p));
+    if (!p)
+        return nomem(c);
+    sluice_type_in_init(&in);
+    in.type = sluice_connect_type_parse(type);
+    if (in.type == SLUICE_CT_NONE)
+        return bad(c, "unknown Connect schema type \"%s\"", type);
+    in.name = name;
+    in.optional = json_is_true(json_object_get(schema, "optional"));
+    in.source_type = json_string_value(json_object_get(params, "__debezium.source.column.type"));
+    if (param_int(params, "connect.decimal.precision", &in.precision) < 0 ||
+        param_int(params, "length", &in.length) < 0 ||
+        param_int(params, "__debezium.source.column.length", &in.source_length) < 0 ||
+        param_int(params, "__debezium.source.column.scale", &in.source_scale) < 0)
+        return bad(c, "a schema parameter is not an integer");
+    if (name && !strcmp(name, "org.apache.kafka.connect.data.Decimal")) {
+        if (!json_object_get(params, "scale"))
+            return bad(c, "Decimal schema has no parameters.scale; cannot place the decimal "
+                          "point");
+        in.has_scale = 1;
+        if (param_int(params, "scale", &in.scale) < 0) {
+            const json_t *sc = json_object_get(params, "scale");
+            return bad(c, "Decimal schema parameter scale \"%s\" is not an integer",
+                       json_is_string(sc) ? json_string_value(sc) : jtype(sc));
+        }
+        if (in.scale > SLUICE_DECIMAL_SCALE_MAX || in.scale < -SLUICE_DECIMAL_SCALE_MAX)
+            return bad(c, "Decimal scale %d is out of range", (int)in.scale);
+    }
+    if (in.type == SLUICE_CT_ARRAY) {
+        const json_t *items = json_object_get(schema, "items");
+        if (items && plan_field(c, items, depth + 1, &p->items) < 0)
+            return -1;
+    }
+    topts.binary_mode = c->dec->bin;
+    topts.decimal_mode = c->dec->decmode;
+    sluice_types_resolve(&in, &topts, p->items ? &p->items->tp : NULL,
+                         p->items ? p->items->ct.pg_type : NULL, &p->tp, pg, sizeof(pg));
+    p->ct.pg_type = sluice_arena_strndup(&c->ev->arena, pg, strlen(pg));
+    p->ct.kind = p->tp.kind;
+    p->ct.elem_kind = p->items ? p->items->tp.kind : SLUICE_VAL_NULL;
+    p->ct.semantic = name ? sluice_arena_strndup(&c->ev->arena, name, strlen(name)) : NULL;
+    p->ct.connect_type = sluice_connect_type_name(in.type);
+    p->ct.optional = in.optional;
+    p->ct.precision = in.precision;
+    p->ct.scale = p->tp.rule == SLUICE_RULE_DECIMAL ? p->tp.scale : -1;
+    if (!p->ct.pg_type || (name && !p->ct.semantic))
+        return nomem(c);
+    *out = p;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* value conversion */
+
+static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out);
+static int conv(ctx_t *c, const jplan_t *p, const json_t *j, int top, sluice_value_t *out);
+
+static int conv_array(ctx_t *c, const jplan_t *items, const json_t *j, sluice_value_t *out)
 {
     size_t i, n = json_array_size(j);
     sluice_value_t *vals = NULL;
@@ -848,6 +1217,14 @@ static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out)
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
+        if (top && c->dec->precise_error &&
+            sluice_decode_looks_like_decimal(json_string_value(j), json_string_length(j)))
+            return bad(c, "\"%s\" looks like a Connect Decimal (base64 of the unscaled "
+                          "integer) but the message carries no schema, so its scale is "
+                          "unknown and the number cannot be decoded; enable schemas in the "
+                          "connector's converter (value.converter.schemas.enable=true) or set "
+                          "decimal.handling.mode=string",
+                       json_string_value(j));
         return set_str(c, out, SLUICE_VAL_TEXT, json_string_value(j), json_string_length(j));
     case JSON_ARRAY:
         if (top && array_is_placeholder(c->dec, j)) {
@@ -865,53 +1242,116 @@ static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out)
     return bad(c, "unexpected JSON value");
 }
 
-static int type_is(const char *type, const char *want)
+static int want_string(ctx_t *c, const jplan_t *p, const json_t *j)
 {
-    return strcasecmp(type, want) == 0;
+    if (json_is_string(j))
+        return 0;
+    return bad(c, "schema type %s (%s) but the value is %s", p->ct.connect_type,
+               p->ct.semantic ? p->ct.semantic : "no name", jtype(j));
 }
 
-static int name_is(const char *name, const char *want)
+static int conv_integer(ctx_t *c, const jplan_t *p, const json_t *j, int64_t *v)
 {
-    return name && strcmp(name, want) == 0;
+    if (json_is_integer(j)) {
+        *v = json_integer_value(j);
+        return 0;
+    }
+    if (json_is_string(j)) { /* the Debezium docs quote some ints */
+        char *end;
+        *v = strtoll(json_string_value(j), &end, 10);
+        if (end != json_string_value(j) && !*end)
+            return 0;
+        return bad(c, "schema type %s but the value is the string \"%s\"", p->ct.connect_type,
+                   json_string_value(j));
+    }
+    return bad(c, "schema type %s but the value is %s", p->ct.connect_type, jtype(j));
 }
 
-/* With a Connect schema: the schema's type and semantic name pick the kind. */
-static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice_value_t *out)
+static int conv_bytes_value(ctx_t *c, const jplan_t *p, const json_t *j, int top,
+                            sluice_value_t *out)
 {
-    const char *type, *name;
+    unsigned char *b;
+    size_t n;
+
+    if (!json_is_string(j))
+        return bad(c, "schema type bytes but the value is %s", jtype(j));
+    if (get_bytes(c, j, &b, &n) < 0)
+        return -1;
+    if (top && n == c->dec->ph_len && memcmp(b, c->dec->ph, n) == 0) {
+        out->kind = SLUICE_VAL_UNAVAILABLE;
+        return 0;
+    }
+    if (p->tp.rule == SLUICE_RULE_DECIMAL)
+        return decimal_from_bytes(c, b, n, p->tp.scale, out);
+    if (p->tp.rule == SLUICE_RULE_BITS)
+        return sluice_decode_bits(&c->ev->arena, b, n, p->tp.bits, out) < 0 ? nomem(c) : 0;
+    out->kind = SLUICE_VAL_BYTES;
+    out->u.s.ptr = (const char *)b;
+    out->u.s.len = n;
+    return 0;
+}
+
+/* Geometry / Geography {wkb (base64), srid} */
+static int conv_geometry(ctx_t *c, const json_t *j, sluice_value_t *out)
+{
+    const json_t *wkb = json_object_get(j, "wkb"), *srid = json_object_get(j, "srid");
+    char why[200];
+    unsigned char *b;
+    size_t n;
+    int rc;
+
+    if (!json_is_object(j) || !json_is_string(wkb))
+        return bad(c, "a Geometry value needs {\"wkb\": base64, \"srid\": int}, got %s",
+                   jtype(j));
+    if (srid && !json_is_null(srid) && !json_is_integer(srid))
+        return bad(c, "a Geometry's srid is %s, expected an integer", jtype(srid));
+    if (get_bytes(c, wkb, &b, &n) < 0)
+        return -1;
+    rc = sluice_decode_ewkb(&c->ev->arena, b, n, json_is_integer(srid), json_integer_value(srid),
+                            out, why, sizeof(why));
+    if (rc == -2)
+        return nomem(c);
+    return rc < 0 ? bad(c, "%s", why) : 0;
+}
+
+static int conv(ctx_t *c, const jplan_t *p, const json_t *j, int top, sluice_value_t *out)
+{
+    int64_t v;
 
     memset(out, 0, sizeof(*out));
     if (!j || json_is_null(j)) {
         out->kind = SLUICE_VAL_NULL;
         return 0;
     }
-    type = json_string_value(json_object_get(schema, "type"));
-    name = json_string_value(json_object_get(schema, "name"));
-    if (!type)
-        return bad(c, "field schema has no \"type\"");
     if (top && json_is_string(j) && str_is(j, c->dec->ph, c->dec->ph_len)) {
         out->kind = SLUICE_VAL_UNAVAILABLE;
         return 0;
     }
-
-    if (type_is(type, "int8") || type_is(type, "int16") || type_is(type, "int32") ||
-        type_is(type, "int64")) {
-        int64_t v;
-        if (json_is_integer(j)) {
-            v = json_integer_value(j);
-        } else if (json_is_string(j)) { /* the Debezium docs quote some ints */
-            char *end;
-            v = strtoll(json_string_value(j), &end, 10);
-            if (end == json_string_value(j) || *end)
-                return bad(c, "schema type %s but the value is the string \"%s\"", type,
-                           json_string_value(j));
-        } else {
-            return bad(c, "schema type %s but the value is %s", type, jtype(j));
-        }
-        return conv_int(c, name, v, out);
-    }
-    if (type_is(type, "float32") || type_is(type, "float64") || type_is(type, "float") ||
-        type_is(type, "double")) {
+    switch (p->tp.rule) {
+    case SLUICE_RULE_INT:
+        if (conv_integer(c, p, j, &v) < 0)
+            return -1;
+        out->kind = SLUICE_VAL_INT;
+        out->u.i = v;
+        return 0;
+    case SLUICE_RULE_DATE:
+    case SLUICE_RULE_TIME_MS:
+    case SLUICE_RULE_TIME_US:
+    case SLUICE_RULE_TIME_NS:
+    case SLUICE_RULE_TS_MS:
+    case SLUICE_RULE_TS_US:
+    case SLUICE_RULE_TS_NS:
+        if (conv_integer(c, p, j, &v) < 0)
+            return -1;
+        if (sluice_decode_int_value(sluice_decode_rule_intsem(p->tp.rule), v, out) < 0)
+            return bad(c, "%s value %lld overflows microseconds", p->ct.semantic,
+                       (long long)v);
+        return 0;
+    case SLUICE_RULE_INTERVAL_US:
+        if (conv_integer(c, p, j, &v) < 0)
+            return -1;
+        return sluice_decode_interval_us(&c->ev->arena, v, out) < 0 ? nomem(c) : 0;
+    case SLUICE_RULE_FLOAT:
         out->kind = SLUICE_VAL_FLOAT;
         if (json_is_number(j)) {
             out->u.f = json_number_value(j);
@@ -925,74 +1365,103 @@ static int conv(ctx_t *c, const json_t *schema, const json_t *j, int top, sluice
             out->u.f = json_string_value(j)[0] == '-' ? -INFINITY : INFINITY;
             return 0;
         }
-        return bad(c, "schema type %s but the value is %s", type, jtype(j));
-    }
-    if (type_is(type, "boolean")) {
+        return bad(c, "schema type %s but the value is %s", p->ct.connect_type, jtype(j));
+    case SLUICE_RULE_BOOL:
         if (!json_is_boolean(j))
             return bad(c, "schema type boolean but the value is %s", jtype(j));
         out->kind = SLUICE_VAL_BOOL;
         out->u.b = json_is_true(j);
         return 0;
-    }
-    if (type_is(type, "string")) {
-        sluice_value_kind_t kind = sluice_decode_string_kind(name);
-        if (!json_is_string(j))
-            return bad(c, "schema type string but the value is %s", jtype(j));
-        if (kind == SLUICE_VAL_JSON && top && string_is_placeholder(c->dec, j)) {
+    case SLUICE_RULE_TEXT:
+    case SLUICE_RULE_UUID:
+    case SLUICE_RULE_TIMESTAMPTZ:
+    case SLUICE_RULE_TIMETZ:
+    case SLUICE_RULE_INTERVAL_ISO:
+    case SLUICE_RULE_JSON:
+        if (want_string(c, p, j) < 0)
+            return -1;
+        if (p->tp.rule == SLUICE_RULE_JSON && top && string_is_placeholder(c->dec, j)) {
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
-        return set_str(c, out, kind, json_string_value(j), json_string_length(j));
-    }
-    if (type_is(type, "bytes")) {
-        int decimal = name_is(name, "org.apache.kafka.connect.data.Decimal");
-        int32_t scale = 0;
+        return set_str(c, out, p->tp.kind, json_string_value(j), json_string_length(j));
+    case SLUICE_RULE_DECIMAL_TEXT:
+        if (json_is_number(j))
+            return decimal_from_number(c, j, -1, out);
+        if (want_string(c, p, j) < 0)
+            return -1;
+        return sluice_decode_decimal_string(&c->ev->arena, json_string_value(j),
+                                            json_string_length(j), out) < 0
+                   ? nomem(c)
+                   : 0;
+    case SLUICE_RULE_BYTES_TEXT: {
+        const char *s;
+        size_t len;
         unsigned char *b;
-        size_t n;
-
-        if (decimal && parse_scale(c, schema, &scale) < 0)
+        long got;
+        if (want_string(c, p, j) < 0)
             return -1;
-        if (decimal && json_is_number(j))
-            return decimal_from_number(c, j, scale, out);
-        if (!json_is_string(j))
-            return bad(c, "schema type bytes but the value is %s", jtype(j));
-        if (get_bytes(c, j, &b, &n) < 0)
-            return -1;
-        if (top && n == c->dec->ph_len && memcmp(b, c->dec->ph, n) == 0) {
+        s = json_string_value(j);
+        len = json_string_length(j);
+        b = sluice_arena_alloc(&c->ev->arena, len + 1);
+        if (!b)
+            return nomem(c);
+        got = sluice_types_decode_binary(s, len, c->dec->bin, b);
+        if (got < 0)
+            return bad(c, "a binary column's string is not %s as binary.handling.mode says",
+                       c->dec->bin == SLUICE_BINARY_HEX ? "hex" : "base64");
+        if (top && (size_t)got == c->dec->ph_len && memcmp(b, c->dec->ph, c->dec->ph_len) == 0) {
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
-        if (decimal)
-            return decimal_from_bytes(c, b, n, scale, out);
+        b[got] = '\0';
         out->kind = SLUICE_VAL_BYTES;
         out->u.s.ptr = (const char *)b;
-        out->u.s.len = n;
+        out->u.s.len = (size_t)got;
         return 0;
     }
-    if (type_is(type, "array")) {
+    case SLUICE_RULE_DECIMAL:
+        if (json_is_number(j)) /* decimal.format=NUMERIC */
+            return decimal_from_number(c, j, p->tp.scale, out);
+        return conv_bytes_value(c, p, j, top, out);
+    case SLUICE_RULE_BYTES:
+    case SLUICE_RULE_BITS:
+        return conv_bytes_value(c, p, j, top, out);
+    case SLUICE_RULE_VSD:
+        return variable_scale_decimal(c, j, out);
+    case SLUICE_RULE_GEOMETRY:
+        return conv_geometry(c, j, out);
+    case SLUICE_RULE_POINT: {
+        const json_t *x = json_object_get(j, "x"), *y = json_object_get(j, "y");
+        if (!json_is_number(x) || !json_is_number(y))
+            return bad(c, "a Point value needs numeric \"x\" and \"y\"");
+        return sluice_decode_point(&c->ev->arena, json_number_value(x), json_number_value(y),
+                                   out) < 0
+                   ? nomem(c)
+                   : 0;
+    }
+    case SLUICE_RULE_ARRAY:
         if (!json_is_array(j))
             return bad(c, "schema type array but the value is %s", jtype(j));
         if (top && array_is_placeholder(c->dec, j)) {
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
-        return conv_array(c, json_object_get(schema, "items"), j, out);
-    }
-    if (type_is(type, "map")) {
+        return conv_array(c, p->items, j, out);
+    case SLUICE_RULE_MAP:
         if (top && map_is_placeholder(c->dec, j)) {
             out->kind = SLUICE_VAL_UNAVAILABLE;
             return 0;
         }
+        if (!json_is_object(j) && !json_is_array(j))
+            return bad(c, "schema type map but the value is %s", jtype(j));
         return set_json_text(c, out, j);
-    }
-    if (type_is(type, "struct")) {
-        if (name_is(name, "io.debezium.data.VariableScaleDecimal"))
-            return variable_scale_decimal(c, j, out);
+    case SLUICE_RULE_STRUCT:
         if (!json_is_object(j))
             return bad(c, "schema type struct but the value is %s", jtype(j));
-        return set_json_text(c, out, j); /* geometry, point, ...: the object as JSON */
+        return set_json_text(c, out, j); /* circle, line, ...: the object as JSON */
     }
-    return bad(c, "unknown Connect schema type \"%s\"", type);
+    return bad(c, "unknown decode rule %d", (int)p->tp.rule);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1014,12 +1483,19 @@ static const json_t *field_schema(const json_t *fields, const char *field)
 static int add_col(ctx_t *c, sluice_column_t *col, const char *name, const json_t *schema,
                    const json_t *j)
 {
+    jplan_t *p = NULL;
+
     col->name = sluice_arena_strndup(&c->ev->arena, name, strlen(name));
     if (!col->name)
         return nomem(c);
     c->col = col->name;
-    if ((schema ? conv(c, schema, j, 1, &col->value) : conv_plain(c, j, 1, &col->value)) < 0)
+    if (schema) {
+        if (plan_field(c, schema, 0, &p) < 0 || conv(c, p, j, 1, &col->value) < 0)
+            return -1;
+        col->type = &p->ct;
+    } else if (conv_plain(c, j, 1, &col->value) < 0) {
         return -1;
+    }
     c->col = NULL;
     return 0;
 }
@@ -1243,7 +1719,8 @@ static int parse_message(ctx_t *c, const json_t *schema, const json_t *payload)
         cschema = field_schema(json_object_get(schema, "fields"), "content");
     c->col = "content";
     if (cschema) {
-        if (conv(c, cschema, content, 0, &c->ev->msg_content) < 0)
+        jplan_t *p;
+        if (plan_field(c, cschema, 0, &p) < 0 || conv(c, p, content, 0, &c->ev->msg_content) < 0)
             return -1;
     } else if (json_is_string(content)) {
         /* no schema: bytes arrive as base64 unless binary.handling.mode says
@@ -1275,6 +1752,121 @@ static int is_absent(const json_t *j)
     return !j || json_is_null(j);
 }
 
+typedef enum { REC_ENVELOPE, REC_FLAT, REC_CONTROL } rec_t;
+
+static int has_prefixed(const sluice_json_decoder_t *dec, const json_t *payload,
+                        const char *field)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s%s", dec->prefix, field);
+    return json_object_get(payload, name) != NULL;
+}
+
+static int name_ends(const char *name, const char *suffix)
+{
+    size_t n = name ? strlen(name) : 0, m = strlen(suffix);
+
+    return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* What kind of record value this is: a change-event envelope, a flattened
+ * row (ExtractNewRecordState) or a control record (heartbeat, schema
+ * change, transaction metadata). */
+static rec_t classify(ctx_t *c, const json_t *schema, const json_t *payload)
+{
+    const char *sname = json_string_value(json_object_get(schema, "name"));
+    const json_t *op = json_object_get(payload, "op");
+    const json_t *status = json_object_get(payload, "status");
+    int envelope = json_is_string(op) && json_is_object(json_object_get(payload, "source"));
+
+    if (c->dec->flattened == SLUICE_FLATTENED_YES)
+        return REC_FLAT;
+    if (!envelope && c->dec->flattened == SLUICE_FLATTENED_AUTO &&
+        (has_prefixed(c->dec, payload, "op") || has_prefixed(c->dec, payload, "deleted")))
+        return REC_FLAT;
+    if (name_ends(sname, "common.Heartbeat") || name_ends(sname, "SchemaChangeValue") ||
+        name_ends(sname, "TransactionMetadataValue"))
+        return REC_CONTROL;
+    if (op)
+        return REC_ENVELOPE;
+    if (json_object_size(payload) == 1 && json_is_integer(json_object_get(payload, "ts_ms")))
+        return REC_CONTROL; /* heartbeat without a schema */
+    if (json_object_get(payload, "ddl") || json_object_get(payload, "tableChanges"))
+        return REC_CONTROL;
+    if (json_is_string(status) && json_object_get(payload, "id") &&
+        (str_is(status, "BEGIN", 5) || str_is(status, "END", 3)))
+        return REC_CONTROL;
+    return REC_ENVELOPE; /* parse_op explains what is missing */
+}
+
+static int decode_control(ctx_t *c, const json_t *schema, const json_t *payload)
+{
+    sluice_event_t *ev = c->ev;
+    const char *sname = json_string_value(json_object_get(schema, "name"));
+    const json_t *status = json_object_get(payload, "status");
+    const json_t *src = json_object_get(payload, "source");
+
+    ev->op = SLUICE_OP_CONTROL;
+    if (get_int(c, payload, "ts_ms", 0, &ev->ts_ms) < 0)
+        return -1;
+    if (json_is_string(status) && !name_ends(sname, "common.Heartbeat")) {
+        const json_t *id = json_object_get(payload, "id");
+        if (str_is(status, "BEGIN", 5))
+            ev->control = SLUICE_CONTROL_TX_BEGIN;
+        else if (str_is(status, "END", 3))
+            ev->control = SLUICE_CONTROL_TX_END;
+        else
+            return bad(c, "transaction metadata status \"%s\" is neither BEGIN nor END",
+                       json_string_value(status));
+        if (json_is_integer(id)) { /* MongoDB-like numeric ids: keep their text */
+            char tmp[32];
+            snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(id));
+            ev->ctl_id = sluice_arena_strndup(&ev->arena, tmp, strlen(tmp));
+            if (!ev->ctl_id)
+                return nomem(c);
+        } else if (get_str(c, payload, "id", &ev->ctl_id) < 0) {
+            return -1;
+        }
+        return get_int(c, payload, "event_count", 0, &ev->ctl_count);
+    }
+    if (json_object_get(payload, "ddl") || json_object_get(payload, "tableChanges") ||
+        name_ends(sname, "SchemaChangeValue")) {
+        ev->control = SLUICE_CONTROL_SCHEMA_CHANGE;
+        if (get_str(c, payload, "ddl", &ev->ctl_ddl) < 0 ||
+            get_str(c, payload, "databaseName", &ev->ctl_db) < 0)
+            return -1;
+        /* the source block gives the position the change was read at */
+        if (json_is_object(src) && parse_source(c, src) < 0)
+            return -1;
+        return 0;
+    }
+    ev->control = SLUICE_CONTROL_HEARTBEAT;
+    return 0;
+}
+
+static int decode_flat(ctx_t *c, const json_t *schema, const json_t *payload)
+{
+    sluice_row_t all;
+    char why[SLUICE_ERR_MSG_MAX / 2];
+    int rc;
+
+    if (schema && !type_is(json_string_value(json_object_get(schema, "type")) ?
+                               json_string_value(json_object_get(schema, "type")) : "",
+                           "struct"))
+        return bad(c, "a flattened record's schema is not a struct of columns");
+    if (conv_row(c, "row", schema, payload, &all) < 0)
+        return -1;
+    rc = sluice_decode_flat_finish(c->ev, &all, c->dec->prefix, why, sizeof(why));
+    if (rc == -2)
+        return nomem(c);
+    if (rc < 0) {
+        c->row = "row";
+        return bad(c, "flattened record (ExtractNewRecordState): %s", why);
+    }
+    return 0;
+}
+
 static int decode_value(ctx_t *c, json_t *root)
 {
     const json_t *schema, *payload, *fields = NULL;
@@ -1296,6 +1888,14 @@ static int decode_value(ctx_t *c, json_t *root)
         sbefore = field_schema(fields, "before");
         safter = field_schema(fields, "after");
         smessage = field_schema(fields, "message");
+    }
+    switch (classify(c, schema, payload)) {
+    case REC_CONTROL:
+        return decode_control(c, schema, payload);
+    case REC_FLAT:
+        return decode_flat(c, schema, payload);
+    case REC_ENVELOPE:
+        break;
     }
     if (parse_op(c, payload) < 0 || parse_source(c, json_object_get(payload, "source")) < 0 ||
         get_int(c, payload, "ts_ms", 0, &c->ev->ts_ms) < 0)
@@ -1323,6 +1923,8 @@ int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_
         return -1;
     rc = decode_value(&c, root);
     json_decref(root);
+    if (rc == 0)
+        sluice_event_mark_key_columns(ev);
     return rc;
 }
 
@@ -1358,5 +1960,7 @@ int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t 
         return -1;
     rc = decode_key(&c, root);
     json_decref(root);
+    if (rc == 0)
+        sluice_event_mark_key_columns(ev);
     return rc;
 }

@@ -1,8 +1,8 @@
 /* Private helpers of the JSON decoder that other decoders (Avro) and the unit
  * tests reuse: base64, Connect Decimal bytes -> decimal text, the typed
  * forms of the unchanged-TOAST placeholder, and the rules every wire format
- * shares (semantic type names -> value kinds, source.snapshot, the source
- * position). Not part of the public API. */
+ * shares (value forms, flattened records, source.snapshot, the source
+ * position; semantic names -> kinds is types.c's table). Not part of the public API. */
 #ifndef SLUICE_DECODE_JSON_INT_H
 #define SLUICE_DECODE_JSON_INT_H
 
@@ -11,6 +11,13 @@
 
 #include "sluice/buf.h"
 #include "sluice/event.h"
+#include "sluice/types.h"
+
+/* binary.handling.mode text -> bytes: base64 (padding optional),
+ * base64-url-safe, hex (either case). out must hold len bytes. Returns the
+ * decoded length or -1 if the text is not in that encoding. (types.c) */
+long sluice_types_decode_binary(const char *in, size_t len, sluice_binary_mode_t mode,
+                                unsigned char *out);
 
 /* Decodes standard base64 (RFC 4648 alphabet, '=' padding required, length a
  * multiple of 4). out must hold len / 4 * 3 bytes. Returns the decoded length,
@@ -46,16 +53,10 @@ typedef enum {
     SLUICE_INTSEM_TS_NS      /* NanoTimestamp */
 } sluice_intsem_t;
 
-/* Semantic schema name (NULL: none) -> meaning of an integer. */
-sluice_intsem_t sluice_decode_intsem(const char *name);
-
 /* Integer v of meaning sem -> out (DATE days, TIME/TIMESTAMP microseconds,
  * Debezium's infinity markers passed through). -1 if the value overflows
  * microseconds (out is then unspecified). */
 int sluice_decode_int_value(sluice_intsem_t sem, int64_t v, sluice_value_t *out);
-
-/* Semantic name of a string schema -> TEXT, JSON, UUID, TIMESTAMPTZ, TIMETZ. */
-sluice_value_kind_t sluice_decode_string_kind(const char *name);
 
 /* source.snapshot text -> enum; -1 if it is none of Debezium's values. */
 int sluice_decode_snapshot(const char *s, size_t len, sluice_snapshot_t *out);
@@ -76,5 +77,38 @@ typedef struct {
  * Returns -1 with a reason in why when a field cannot be read. */
 int sluice_decode_position(const sluice_source_fields_t *in, sluice_pos_t *pos, char *why,
                            size_t whylen);
+
+/* Decode rule (types.h) of a date/time integer -> its meaning. */
+sluice_intsem_t sluice_decode_rule_intsem(sluice_type_rule_t rule);
+
+/* The value forms shared by both decoders; each returns -1 on allocation
+ * failure (sluice_decode_ewkb: -2, and -1 with why for bad WKB). */
+/* MicroDuration µs -> INTERVAL "<d> days [-]HH:MM:SS.ffffff" */
+int sluice_decode_interval_us(sluice_arena_t *arena, int64_t us, sluice_value_t *out);
+/* io.debezium.data.Bits little-endian bytes -> BITS "0101" of `bits`
+ * characters (-1: 8 per byte), highest bit first */
+int sluice_decode_bits(sluice_arena_t *arena, const unsigned char *b, size_t n, int32_t bits,
+                       sluice_value_t *out);
+/* Geometry {wkb, srid} -> GEOMETRY EWKB (SRID folded into the type word) */
+int sluice_decode_ewkb(sluice_arena_t *arena, const unsigned char *wkb, size_t n, int has_srid,
+                       int64_t srid, sluice_value_t *out, char *why, size_t whylen);
+/* Point {x, y} -> TEXT "(x,y)" */
+int sluice_decode_point(sluice_arena_t *arena, double x, double y, sluice_value_t *out);
+/* decimal.handling.mode=string text -> DECIMAL ("NAN" -> "NaN",
+ * "POSITIVE_INFINITY" -> "Infinity", "NEGATIVE_INFINITY" -> "-Infinity") */
+int sluice_decode_decimal_string(sluice_arena_t *arena, const char *s, size_t len,
+                                 sluice_value_t *out);
+/* precise_decimals_without_schema_is_error's detector */
+int sluice_decode_looks_like_decimal(const char *s, size_t len);
+
+/* A flattened record (ExtractNewRecordState) decoded as one row `all`:
+ * splits the prefix fields into ev->meta and the rest into the data row,
+ * sets ev->op (<p>deleted "true" or <p>op "d": DELETE with the row as
+ * before; else <p>op or UPDATE, the row as after), table/schema/db,
+ * ts_ms, source ts, txId, snapshot and the position from <p>lsn /
+ * <p>sequence / <p>file+<p>pos (each also as <p>source_<field>), and
+ * ev->flattened. Returns 0, -1 with why, or -2 out of memory. */
+int sluice_decode_flat_finish(sluice_event_t *ev, const sluice_row_t *all, const char *prefix,
+                              char *why, size_t whylen);
 
 #endif

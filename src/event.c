@@ -82,8 +82,39 @@ const char *sluice_op_name(sluice_op_t op)
     case SLUICE_OP_TRUNCATE: return "t";
     case SLUICE_OP_MESSAGE: return "m";
     case SLUICE_OP_TOMBSTONE: return "tombstone";
+    case SLUICE_OP_CONTROL: return "control";
     }
     return "unknown";
+}
+
+const char *sluice_control_name(sluice_control_t control)
+{
+    switch (control) {
+    case SLUICE_CONTROL_NONE: return "none";
+    case SLUICE_CONTROL_HEARTBEAT: return "heartbeat";
+    case SLUICE_CONTROL_SCHEMA_CHANGE: return "schema_change";
+    case SLUICE_CONTROL_TX_BEGIN: return "tx_begin";
+    case SLUICE_CONTROL_TX_END: return "tx_end";
+    }
+    return "unknown";
+}
+
+static void mark_row(sluice_row_t *row, const sluice_row_t *key)
+{
+    size_t i;
+
+    for (i = 0; row->present && i < row->ncols; i++)
+        row->cols[i].key = key->present && sluice_row_get(key, row->cols[i].name) != NULL;
+}
+
+void sluice_event_mark_key_columns(sluice_event_t *ev)
+{
+    size_t i;
+
+    for (i = 0; ev->key.present && i < ev->key.ncols; i++)
+        ev->key.cols[i].key = 1;
+    mark_row(&ev->before, &ev->key);
+    mark_row(&ev->after, &ev->key);
 }
 
 const char *sluice_snapshot_name(sluice_snapshot_t snap)
@@ -119,6 +150,9 @@ const char *sluice_value_kind_name(sluice_value_kind_t kind)
     case SLUICE_VAL_TIMETZ: return "timetz";
     case SLUICE_VAL_ARRAY: return "array";
     case SLUICE_VAL_UNAVAILABLE: return "unavailable";
+    case SLUICE_VAL_INTERVAL: return "interval";
+    case SLUICE_VAL_BITS: return "bits";
+    case SLUICE_VAL_GEOMETRY: return "geometry";
     }
     return "unknown";
 }
@@ -197,6 +231,7 @@ static json_t *scalar_json(const sluice_value_t *v, json_t *obj)
             return NULL;
         return json_integer(v->u.i);
     case SLUICE_VAL_BYTES:
+    case SLUICE_VAL_GEOMETRY:
         if (json_object_set_new(obj, "encoding", json_string("hex")) < 0)
             return NULL;
         return hex_string(v->u.s.ptr, v->u.s.len);
@@ -243,6 +278,29 @@ static json_t *value_json(const sluice_value_t *v)
     return obj;
 }
 
+/* A column: its value object plus, with a schema, "pg_type" (and
+ * "not_null": true for a required field); "key": true for key columns. */
+static json_t *column_json(const sluice_column_t *col)
+{
+    json_t *obj = value_json(&col->value);
+    int rc = 0;
+
+    if (!obj)
+        return NULL;
+    if (col->type) {
+        rc = json_object_set_new(obj, "pg_type", json_string(col->type->pg_type));
+        if (rc == 0 && !col->type->optional)
+            rc = json_object_set_new(obj, "not_null", json_true());
+    }
+    if (rc == 0 && col->key)
+        rc = json_object_set_new(obj, "key", json_true());
+    if (rc < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 static json_t *row_json(const sluice_row_t *row)
 {
     json_t *obj;
@@ -252,7 +310,7 @@ static json_t *row_json(const sluice_row_t *row)
         return json_null();
     obj = json_object();
     for (i = 0; obj && i < row->ncols; i++) {
-        if (json_object_set_new(obj, row->cols[i].name, value_json(&row->cols[i].value)) < 0) {
+        if (json_object_set_new(obj, row->cols[i].name, column_json(&row->cols[i])) < 0) {
             json_decref(obj);
             return NULL;
         }
@@ -311,6 +369,20 @@ static json_t *event_json(const sluice_event_t *ev)
         json_object_set_new(root, "key", row_json(&ev->key)) < 0 ||
         json_object_set_new(root, "before", row_json(&ev->before)) < 0 ||
         json_object_set_new(root, "after", row_json(&ev->after)) < 0)
+        goto fail;
+    if (ev->op == SLUICE_OP_CONTROL) {
+        json_t *ctl = json_object();
+        if (json_object_set_new(root, "control", ctl) < 0 ||
+            json_object_set_new(ctl, "type", json_string(sluice_control_name(ev->control))) < 0 ||
+            (ev->ctl_id && json_object_set_new(ctl, "id", json_string(ev->ctl_id)) < 0) ||
+            (ev->control == SLUICE_CONTROL_TX_END &&
+             json_object_set_new(ctl, "event_count", json_integer(ev->ctl_count)) < 0) ||
+            (ev->ctl_db && json_object_set_new(ctl, "db", json_string(ev->ctl_db)) < 0) ||
+            (ev->ctl_ddl && json_object_set_new(ctl, "ddl", json_string(ev->ctl_ddl)) < 0))
+            goto fail;
+    }
+    if (ev->flattened && (json_object_set_new(root, "flattened", json_true()) < 0 ||
+                          json_object_set_new(root, "meta", row_json(&ev->meta)) < 0))
         goto fail;
     if (ev->op == SLUICE_OP_MESSAGE) {
         json_t *msg = json_object();

@@ -1,5 +1,6 @@
 /* The mirror handler: target-table metadata, statement shapes (one prepared
- * statement per table, op and set of columns), and the position guard.
+ * statement per table, op and set of columns), the position guard, folding a
+ * batch's events per key, and multi-row statements over unnest(text[]).
  * It queues SQL on the batch's connection; transactions, the ledger and
  * retries belong to apply. */
 #include "sluice/mirror.h"
@@ -13,15 +14,34 @@
 
 #define POS_COLUMN "_sluice_pos"
 
+/* Value slots of a pending row: a text, SQL NULL, or KEEP (the column is not
+ * written: unchanged TOAST value, or absent from the event). */
+static const char keep_marker;
+#define KEEP (&keep_marker)
+
+typedef struct {
+    char op;           /* 'U' upsert, 'D' delete */
+    const char **vals; /* ncols slots (upsert); for deletes only key slots are set */
+    const char *pos;   /* "{a,b}" */
+} row_t;
+
 struct sluice_mirror_table {
     char *display; /* schema.table, for messages */
     char *qname;   /* "schema"."table" */
     char **cols;   /* user columns (without _sluice_*) in attnum order */
+    char **types;  /* format_type() of each column */
     int *is_pk;
     size_t ncols;
     size_t npk;
     strmap_t colidx; /* name -> index + 1 */
     int id;          /* for statement signatures */
+
+    /* pending rows of the batch being folded */
+    strmap_t pending; /* key text -> row index + 1 */
+    row_t *rows;
+    size_t nrows, caprows;
+    sluice_mirror_table_t *next_dirty;
+    int dirty;
 };
 
 typedef struct {
@@ -38,11 +58,16 @@ struct sluice_mirror {
     strmap_t stmts;  /* signature -> stmt_t* */
     int ntables;
     unsigned long next_stmt;
-    sluice_buf_t sql, vals, sig;
+    sluice_buf_t sql, vals, sig, key, tmp;
     size_t *offs;
     const char **params;
     colval_t *cv;
     size_t cap;
+    sluice_arena_t arena; /* pending row values */
+    sluice_mirror_table_t *dirty;
+    char **arrays; /* flush: one text[] literal per statement column */
+    size_t caparrays;
+    sluice_buf_t *abufs;
 };
 
 sluice_mirror_t *sluice_mirror_new(void)
@@ -56,6 +81,9 @@ sluice_mirror_t *sluice_mirror_new(void)
     sluice_buf_init(&m->sql);
     sluice_buf_init(&m->vals);
     sluice_buf_init(&m->sig);
+    sluice_buf_init(&m->key);
+    sluice_buf_init(&m->tmp);
+    sluice_arena_init(&m->arena);
     return m;
 }
 
@@ -66,18 +94,26 @@ static void table_free(void *p)
 
     if (!t)
         return;
-    for (i = 0; i < t->ncols; i++)
+    for (i = 0; i < t->ncols; i++) {
         free(t->cols[i]);
+        if (t->types)
+            free(t->types[i]);
+    }
     free(t->cols);
+    free(t->types);
     free(t->is_pk);
     free(t->display);
     free(t->qname);
+    free(t->rows);
     strmap_cleanup(&t->colidx, NULL);
+    strmap_cleanup(&t->pending, NULL);
     free(t);
 }
 
 void sluice_mirror_destroy(sluice_mirror_t *m)
 {
+    size_t i;
+
     if (!m)
         return;
     strmap_cleanup(&m->tables, table_free);
@@ -85,9 +121,16 @@ void sluice_mirror_destroy(sluice_mirror_t *m)
     sluice_buf_cleanup(&m->sql);
     sluice_buf_cleanup(&m->vals);
     sluice_buf_cleanup(&m->sig);
+    sluice_buf_cleanup(&m->key);
+    sluice_buf_cleanup(&m->tmp);
+    sluice_arena_cleanup(&m->arena);
     free(m->offs);
     free(m->params);
     free(m->cv);
+    for (i = 0; i < m->caparrays; i++)
+        sluice_buf_cleanup(&m->abufs[i]);
+    free(m->abufs);
+    free(m->arrays);
     free(m);
 }
 
@@ -109,7 +152,8 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     int i, n;
 
     res = PQexecParams(pg->conn,
-                       "SELECT a.attname, coalesce(a.attnum = ANY (i.indkey), false) "
+                       "SELECT a.attname, coalesce(a.attnum = ANY (i.indkey), false), "
+                       "format_type(a.atttypid, a.atttypmod) "
                        "FROM pg_attribute a "
                        "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
                        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
@@ -123,8 +167,9 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     n = PQntuples(res);
     *has_pos = 0;
     t->cols = calloc((size_t)n + 1, sizeof(char *));
+    t->types = calloc((size_t)n + 1, sizeof(char *));
     t->is_pk = calloc((size_t)n + 1, sizeof(int));
-    if (!t->cols || !t->is_pk) {
+    if (!t->cols || !t->types || !t->is_pk) {
         PQclear(res);
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
     }
@@ -139,8 +184,9 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
         if (strncmp(name, "_sluice_", 8) == 0)
             continue;
         t->cols[t->ncols] = strdup(name);
+        t->types[t->ncols] = strdup(PQgetvalue(res, i, 2));
         t->is_pk[t->ncols] = PQgetvalue(res, i, 1)[0] == 't';
-        if (!t->cols[t->ncols] ||
+        if (!t->cols[t->ncols] || !t->types[t->ncols] ||
             strmap_put(&t->colidx, name, strlen(name), (void *)(t->ncols + 1)) < 0) {
             PQclear(res);
             return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
@@ -176,6 +222,7 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
         goto fail;
     }
     strmap_init(&t->colidx);
+    strmap_init(&t->pending);
     t->qname = strdup(q.data);
     if (asprintf(&t->display, "%s.%s", schema, table) < 0)
         t->display = NULL;
@@ -269,19 +316,24 @@ static int add_param(sluice_mirror_t *m, size_t i, const sluice_value_t *v, slui
     return sluice_buf_putc(&m->vals, '\0');
 }
 
-static int add_pos_param(sluice_mirror_t *m, size_t i, const sluice_pos_t *pos)
+static int pos_text(sluice_buf_t *buf, const sluice_pos_t *pos)
 {
     int k;
 
+    sluice_buf_putc(buf, '{');
+    for (k = 0; k < pos->n; k++)
+        sluice_buf_printf(buf, "%s%lld", k ? "," : "", (long long)pos->part[k]);
+    return sluice_buf_putc(buf, '}');
+}
+
+static int add_pos_param(sluice_mirror_t *m, size_t i, const sluice_pos_t *pos)
+{
     if (pos->n == 0) {
         m->offs[i] = (size_t)-1;
         return 0;
     }
     m->offs[i] = m->vals.len;
-    sluice_buf_putc(&m->vals, '{');
-    for (k = 0; k < pos->n; k++)
-        sluice_buf_printf(&m->vals, "%s%lld", k ? "," : "", (long long)pos->part[k]);
-    sluice_buf_putc(&m->vals, '}');
+    pos_text(&m->vals, pos);
     return sluice_buf_putc(&m->vals, '\0');
 }
 
@@ -293,7 +345,7 @@ static void finish_params(sluice_mirror_t *m, size_t n)
         m->params[i] = m->offs[i] == (size_t)-1 ? NULL : m->vals.data + m->offs[i];
 }
 
-/* Prepares the statement for this signature if it is new; returns its name. */
+/* Prepares the statement for m->sig (SQL in m->sql) if it is new; returns its name. */
 static const char *statement(sluice_mirror_t *m, sluice_pg_t *pg, int nparams, int *prepared,
                              sluice_err_t *err)
 {
@@ -322,6 +374,11 @@ static const char *statement(sluice_mirror_t *m, sluice_pg_t *pg, int nparams, i
     return s->name;
 }
 
+static int have_statement(sluice_mirror_t *m)
+{
+    return strmap_get(&m->stmts, m->sig.data, m->sig.len) != NULL;
+}
+
 static int cmp_colval(const void *a, const void *b)
 {
     const colval_t *x = a, *y = b;
@@ -329,13 +386,46 @@ static int cmp_colval(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
-                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+/* Appends " ON CONFLICT (pk) DO UPDATE SET c = EXCLUDED.c ... WHERE guard" for
+ * the columns whose indexes are in idx[0, n). */
+static void conflict_clause(sluice_mirror_t *m, const sluice_mirror_table_t *t, const size_t *idx,
+                            size_t n, size_t stride)
+{
+    size_t i, k, written = 0;
+    int first = 1;
+
+    sluice_buf_puts(&m->sql, " ON CONFLICT (");
+    for (k = 0; k < t->ncols; k++) {
+        if (!t->is_pk[k])
+            continue;
+        if (written++)
+            sluice_buf_puts(&m->sql, ", ");
+        sluice_pg_quote_ident(&m->sql, t->cols[k]);
+    }
+    sluice_buf_puts(&m->sql, ") DO UPDATE SET ");
+    for (i = 0; i < n; i++) {
+        size_t c = *(const size_t *)((const char *)idx + i * stride);
+        if (t->is_pk[c])
+            continue;
+        if (!first)
+            sluice_buf_puts(&m->sql, ", ");
+        first = 0;
+        sluice_pg_quote_ident(&m->sql, t->cols[c]);
+        sluice_buf_puts(&m->sql, " = EXCLUDED.");
+        sluice_pg_quote_ident(&m->sql, t->cols[c]);
+    }
+    sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN " WHERE t." POS_COLUMN
+                               " IS NULL OR t." POS_COLUMN " <= EXCLUDED." POS_COLUMN,
+                      first ? "" : ", ");
+}
+
+/* Collects the after row's columns into m->cv (sorted by table column),
+ * skipping unchanged-TOAST values. */
+static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, const sluice_event_t *ev,
+                         size_t *nout, sluice_err_t *err)
 {
     const sluice_row_t *row = &ev->after;
-    size_t i, n = 0, npk = 0, k;
-    const char *name;
-    int prepared;
+    size_t i, n = 0, npk = 0;
 
     if (!row->present)
         return sluice_err_set(err, SLUICE_ERR_PERMANENT,
@@ -369,6 +459,19 @@ static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                               "columns of %s (%zu of %zu present)",
                               sluice_op_name(ev->op), t->display, npk, t->npk);
     qsort(m->cv, n, sizeof(*m->cv), cmp_colval);
+    *nout = n;
+    return 0;
+}
+
+static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    size_t i, n = 0;
+    const char *name;
+    int prepared;
+
+    if (collect_after(m, t, ev, &n, err) < 0)
+        return -1;
 
     /* signature: table id, op class, column indexes */
     sluice_buf_reset(&m->sig);
@@ -376,8 +479,7 @@ static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     for (i = 0; i < n; i++)
         sluice_buf_printf(&m->sig, ",%zu", m->cv[i].idx);
 
-    if (!strmap_get(&m->stmts, m->sig.data, m->sig.len)) {
-        int first = 1;
+    if (!have_statement(m)) {
         sluice_buf_reset(&m->sql);
         sluice_buf_printf(&m->sql, "INSERT INTO %s AS t (", t->qname);
         for (i = 0; i < n; i++) {
@@ -387,30 +489,8 @@ static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         sluice_buf_puts(&m->sql, POS_COLUMN ") VALUES (");
         for (i = 0; i <= n; i++)
             sluice_buf_printf(&m->sql, "%s$%zu", i ? ", " : "", i + 1);
-        sluice_buf_puts(&m->sql, ") ON CONFLICT (");
-        for (k = 0, i = 0; k < t->ncols; k++) {
-            if (!t->is_pk[k])
-                continue;
-            if (i++)
-                sluice_buf_puts(&m->sql, ", ");
-            sluice_pg_quote_ident(&m->sql, t->cols[k]);
-        }
-        sluice_buf_puts(&m->sql, ") DO UPDATE SET ");
-        for (i = 0; i < n; i++) {
-            const char *col = t->cols[m->cv[i].idx];
-            if (t->is_pk[m->cv[i].idx])
-                continue;
-            if (!first)
-                sluice_buf_puts(&m->sql, ", ");
-            first = 0;
-            sluice_pg_quote_ident(&m->sql, col);
-            sluice_buf_puts(&m->sql, " = EXCLUDED.");
-            sluice_pg_quote_ident(&m->sql, col);
-        }
-        sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN
-                                   " WHERE t." POS_COLUMN " IS NULL OR t." POS_COLUMN
-                                   " <= EXCLUDED." POS_COLUMN,
-                          first ? "" : ", ");
+        sluice_buf_puts(&m->sql, ")");
+        conflict_clause(m, t, &m->cv[0].idx, n, sizeof(colval_t));
     }
     /* values first: a value that cannot be formatted must fail before
      * anything is queued on the connection */
@@ -445,12 +525,10 @@ static const sluice_value_t *key_value(const sluice_event_t *ev, const char *col
     return v;
 }
 
-static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
-                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+static int collect_key(sluice_mirror_t *m, const sluice_mirror_table_t *t, const sluice_event_t *ev,
+                       size_t *nout, sluice_err_t *err)
 {
     size_t k, n = 0;
-    const char *name;
-    int prepared;
 
     if (ensure_cap(m, t->npk + 2) < 0)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
@@ -468,9 +546,22 @@ static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         m->cv[n].v = v;
         n++;
     }
+    *nout = n;
+    return 0;
+}
+
+static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                       const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    size_t k, n = 0;
+    const char *name;
+    int prepared;
+
+    if (collect_key(m, t, ev, &n, err) < 0)
+        return -1;
     sluice_buf_reset(&m->sig);
     sluice_buf_printf(&m->sig, "D%d", t->id);
-    if (!strmap_get(&m->stmts, m->sig.data, m->sig.len)) {
+    if (!have_statement(m)) {
         sluice_buf_reset(&m->sql);
         sluice_buf_printf(&m->sql, "DELETE FROM %s AS t WHERE ", t->qname);
         for (k = 0; k < n; k++) {
@@ -506,11 +597,334 @@ int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         return send_upsert(m, pg, t, ev, nresults, err);
     case SLUICE_OP_DELETE:
         return send_delete(m, pg, t, ev, nresults, err);
-    case SLUICE_OP_TOMBSTONE:
-    case SLUICE_OP_TRUNCATE:
-    case SLUICE_OP_MESSAGE:
-    case SLUICE_OP_NONE:
+    default:
         return 0;
     }
+}
+
+/* ---- batched: fold per key, flush as multi-row statements ---------------- */
+
+static char *arena_text(sluice_mirror_t *m, const sluice_value_t *v, sluice_err_t *err)
+{
+    sluice_buf_reset(&m->tmp);
+    if (sluice_types_pg_text(v, &m->tmp, err) < 0)
+        return NULL;
+    return sluice_arena_strndup(&m->arena, m->tmp.data ? m->tmp.data : "", m->tmp.len);
+}
+
+/* Key text of the event's row: the primary-key values joined by \x1f. */
+static int key_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t n, sluice_err_t *err)
+{
+    size_t i;
+
+    sluice_buf_reset(&m->key);
+    for (i = 0; i < n; i++) {
+        if (!t->is_pk[m->cv[i].idx])
+            continue;
+        if (m->cv[i].v->kind == SLUICE_VAL_NULL)
+            return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                                  "mirror: primary-key column \"%s\" of %s is null",
+                                  t->cols[m->cv[i].idx], t->display);
+        if (sluice_types_pg_text(m->cv[i].v, &m->key, err) < 0)
+            return -1;
+        sluice_buf_putc(&m->key, '\x1f');
+    }
     return 0;
+}
+
+static row_t *row_for(sluice_mirror_t *m, sluice_mirror_table_t *t, int *existed)
+{
+    size_t idx = (size_t)strmap_get(&t->pending, m->key.data, m->key.len);
+    row_t *r;
+
+    if (idx) {
+        *existed = 1;
+        return &t->rows[idx - 1];
+    }
+    *existed = 0;
+    if (t->nrows == t->caprows) {
+        size_t cap = t->caprows ? t->caprows * 2 : 256;
+        row_t *grown = realloc(t->rows, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        t->rows = grown;
+        t->caprows = cap;
+    }
+    r = &t->rows[t->nrows];
+    r->vals = sluice_arena_calloc(&m->arena, t->ncols, sizeof(*r->vals));
+    if (!r->vals || strmap_put(&t->pending, m->key.data, m->key.len, (void *)(t->nrows + 1)) < 0)
+        return NULL;
+    t->nrows++;
+    if (!t->dirty) {
+        t->dirty = 1;
+        t->next_dirty = m->dirty;
+        m->dirty = t;
+    }
+    return r;
+}
+
+int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice_event_t *ev,
+                      sluice_err_t *err)
+{
+    size_t i, n = 0;
+    int existed;
+    row_t *r;
+    const char **vals;
+    char *pos;
+
+    switch (ev->op) {
+    case SLUICE_OP_CREATE:
+    case SLUICE_OP_READ:
+    case SLUICE_OP_UPDATE:
+    case SLUICE_OP_DELETE:
+        break;
+    default:
+        return 0; /* nothing for the mirror */
+    }
+    if (ev->pos.n == 0)
+        return 1; /* no position: the guard needs the row's own, one by one */
+    if (ev->op == SLUICE_OP_DELETE) {
+        if (collect_key(m, t, ev, &n, err) < 0 || key_text(m, t, n, err) < 0)
+            return -1;
+    } else if (collect_after(m, t, ev, &n, err) < 0 || key_text(m, t, n, err) < 0) {
+        return -1;
+    }
+    sluice_buf_reset(&m->tmp);
+    pos_text(&m->tmp, &ev->pos);
+    pos = sluice_arena_strndup(&m->arena, m->tmp.data, m->tmp.len);
+    vals = sluice_arena_calloc(&m->arena, t->ncols, sizeof(*vals));
+    if (!pos || !vals)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (i = 0; i < t->ncols; i++)
+        vals[i] = KEEP;
+    for (i = 0; i < n; i++) {
+        const sluice_value_t *v = m->cv[i].v;
+        if (v->kind == SLUICE_VAL_NULL)
+            vals[m->cv[i].idx] = NULL;
+        else if (!(vals[m->cv[i].idx] = arena_text(m, v, err)))
+            return err->cls ? -1 : sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    }
+
+    r = row_for(m, t, &existed);
+    if (!r)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    if (existed && ev->op != SLUICE_OP_DELETE) {
+        for (i = 0; i < t->ncols; i++) {
+            if (vals[i] != KEEP)
+                continue;
+            if (r->op == 'D') {
+                /* deleted earlier in this batch, so the upsert inserts and the
+                 * kept column must not take the old stored value: apply the
+                 * rows folded so far first, then this one */
+                return 1;
+            }
+            vals[i] = r->vals[i]; /* the newer unchanged value is the older known one */
+        }
+    }
+    r->op = ev->op == SLUICE_OP_DELETE ? 'D' : 'U';
+    r->pos = pos;
+    memcpy(r->vals, vals, t->ncols * sizeof(*vals));
+    return 0;
+}
+
+/* Escapes one element into a text[] literal. */
+static void array_elem(sluice_buf_t *b, const char *v)
+{
+    const char *p;
+
+    if (b->len > 1)
+        sluice_buf_putc(b, ',');
+    if (!v) {
+        sluice_buf_puts(b, "NULL");
+        return;
+    }
+    sluice_buf_putc(b, '"');
+    for (p = v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sluice_buf_putc(b, '\\');
+        sluice_buf_putc(b, *p);
+    }
+    sluice_buf_putc(b, '"');
+}
+
+static int ensure_arrays(sluice_mirror_t *m, size_t n)
+{
+    size_t i;
+
+    if (n <= m->caparrays)
+        return 0;
+    m->abufs = realloc(m->abufs, n * sizeof(*m->abufs));
+    m->arrays = realloc(m->arrays, n * sizeof(*m->arrays));
+    if (!m->abufs || !m->arrays)
+        return -1;
+    for (i = m->caparrays; i < n; i++)
+        sluice_buf_init(&m->abufs[i]);
+    m->caparrays = n;
+    return 0;
+}
+
+/* Sends the rows of t with this op and this set of written columns. */
+static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, char op,
+                       const unsigned char *mask, int *nresults, sluice_err_t *err)
+{
+    size_t i, k, ncol = 0, r;
+    const char *name;
+    int prepared;
+
+    for (k = 0; k < t->ncols; k++)
+        ncol += mask[k];
+    if (ensure_arrays(m, ncol + 1) < 0 || ensure_cap(m, ncol + 1) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (i = 0; i <= ncol; i++) {
+        sluice_buf_reset(&m->abufs[i]);
+        sluice_buf_putc(&m->abufs[i], '{');
+    }
+    for (r = 0; r < t->nrows; r++) {
+        row_t *row = &t->rows[r];
+        if (row->op != op)
+            continue;
+        for (k = 0, i = 0; k < t->ncols; k++) {
+            if (!mask[k])
+                continue;
+            if (row->vals[k] == KEEP) /* a different column set */
+                break;
+            i++;
+        }
+        if (k < t->ncols)
+            continue;
+        for (k = 0; k < t->ncols; k++)
+            if (!mask[k] && row->vals[k] != KEEP)
+                break;
+        if (k < t->ncols)
+            continue;
+        for (k = 0, i = 0; k < t->ncols; k++)
+            if (mask[k])
+                array_elem(&m->abufs[i++], row->vals[k]);
+        array_elem(&m->abufs[i], row->pos);
+        row->op = 0; /* sent */
+    }
+    for (i = 0; i <= ncol; i++) {
+        if (sluice_buf_putc(&m->abufs[i], '}') < 0)
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        m->params[i] = m->abufs[i].data;
+    }
+
+    sluice_buf_reset(&m->sig);
+    sluice_buf_printf(&m->sig, "B%c%d:", op, t->id);
+    for (k = 0; k < t->ncols; k++)
+        sluice_buf_putc(&m->sig, mask[k] ? '1' : '0');
+    if (!have_statement(m)) {
+        sluice_buf_reset(&m->sql);
+        if (op == 'U') {
+            size_t *idx = malloc((ncol + 1) * sizeof(*idx));
+            if (!idx)
+                return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+            sluice_buf_printf(&m->sql, "INSERT INTO %s AS t (", t->qname);
+            for (k = 0, i = 0; k < t->ncols; k++) {
+                if (!mask[k])
+                    continue;
+                idx[i++] = k;
+                sluice_pg_quote_ident(&m->sql, t->cols[k]);
+                sluice_buf_puts(&m->sql, ", ");
+            }
+            sluice_buf_puts(&m->sql, POS_COLUMN ") SELECT ");
+            for (i = 0; i < ncol; i++)
+                sluice_buf_printf(&m->sql, "u.a%zu::%s, ", i, t->types[idx[i]]);
+            sluice_buf_puts(&m->sql, "u.p::bigint[] FROM unnest(");
+            for (i = 0; i <= ncol; i++)
+                sluice_buf_printf(&m->sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
+            sluice_buf_puts(&m->sql, ") AS u(");
+            for (i = 0; i < ncol; i++)
+                sluice_buf_printf(&m->sql, "a%zu, ", i);
+            sluice_buf_puts(&m->sql, "p)");
+            conflict_clause(m, t, idx, ncol, sizeof(size_t));
+            free(idx);
+        } else {
+            sluice_buf_printf(&m->sql, "DELETE FROM %s AS t USING unnest(", t->qname);
+            for (i = 0; i <= ncol; i++)
+                sluice_buf_printf(&m->sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
+            sluice_buf_puts(&m->sql, ") AS u(");
+            for (i = 0; i < ncol; i++)
+                sluice_buf_printf(&m->sql, "a%zu, ", i);
+            sluice_buf_puts(&m->sql, "p) WHERE ");
+            for (k = 0, i = 0; k < t->ncols; k++) {
+                if (!mask[k])
+                    continue;
+                sluice_buf_puts(&m->sql, "t.");
+                sluice_pg_quote_ident(&m->sql, t->cols[k]);
+                sluice_buf_printf(&m->sql, " = u.a%zu::%s AND ", i++, t->types[k]);
+            }
+            sluice_buf_puts(&m->sql, "(t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= u.p::bigint[])");
+        }
+    }
+    name = statement(m, pg, (int)ncol + 1, &prepared, err);
+    if (!name)
+        return -1;
+    if (!PQsendQueryPrepared(pg->conn, name, (int)ncol + 1, m->params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: sending a batch", err);
+    *nresults += prepared + 1;
+    return 0;
+}
+
+static void table_clear(sluice_mirror_table_t *t)
+{
+    t->nrows = 0;
+    strmap_cleanup(&t->pending, NULL);
+    strmap_init(&t->pending);
+}
+
+static int flush_table(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, int *nresults,
+                       sluice_err_t *err)
+{
+    unsigned char *mask = NULL;
+    size_t r, k;
+    int rc = 0;
+
+    if (!t->nrows)
+        return 0;
+    mask = malloc(t->ncols + 1);
+    if (!mask)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    /* each pass sends every row sharing the first unsent row's shape */
+    for (r = 0; r < t->nrows && rc == 0; r++) {
+        row_t *row = &t->rows[r];
+        if (!row->op)
+            continue;
+        for (k = 0; k < t->ncols; k++)
+            mask[k] = row->op == 'D' ? (unsigned char)t->is_pk[k] : row->vals[k] != KEEP;
+        rc = flush_group(m, pg, t, row->op, mask, nresults, err);
+    }
+    free(mask);
+    table_clear(t);
+    return rc;
+}
+
+int sluice_mirror_flush(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                        int *nresults, sluice_err_t *err)
+{
+    sluice_mirror_table_t *d;
+    int rc = 0;
+
+    *nresults = 0;
+    if (t)
+        return flush_table(m, pg, t, nresults, err);
+    for (d = m->dirty; d && rc == 0; d = d->next_dirty)
+        rc = flush_table(m, pg, d, nresults, err);
+    sluice_mirror_discard(m);
+    return rc;
+}
+
+void sluice_mirror_discard(sluice_mirror_t *m)
+{
+    sluice_mirror_table_t *d = m->dirty, *next;
+
+    while (d) {
+        next = d->next_dirty;
+        table_clear(d);
+        d->dirty = 0;
+        d->next_dirty = NULL;
+        d = next;
+    }
+    m->dirty = NULL;
+    sluice_arena_reset(&m->arena);
 }

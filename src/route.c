@@ -1,9 +1,13 @@
-/* Topic -> target table binding for the mirror. Handler tables (which code
- * runs for which table and op) are a separate concern and not here yet. */
+/* Routing: topic -> mirrored table, and event -> handler chain. Matches are
+ * resolved once per (topic, source table) and cached; per event only the op
+ * mask is checked. Owns handler init/teardown; does not run handlers. */
 #include "sluice/route.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "strmap.h"
 
 void sluice_target_cleanup(sluice_target_t *target)
 {
@@ -39,5 +43,194 @@ int sluice_route_target(const sluice_config_t *cfg, const char *topic, sluice_ta
         sluice_target_cleanup(target);
         return sluice_err_set(err, SLUICE_ERR_FATAL, "route: out of memory");
     }
+    return 0;
+}
+
+int sluice_route_glob(const char *p, const char *s)
+{
+    const char *star = NULL, *resume = NULL;
+
+    while (*s) {
+        if (*p == '*') {
+            star = p++;
+            resume = s;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*p == '*')
+        p++;
+    return *p == '\0';
+}
+
+unsigned sluice_op_mask(sluice_op_t op)
+{
+    switch (op) {
+    case SLUICE_OP_CREATE:
+        return SLUICE_OPS_C;
+    case SLUICE_OP_UPDATE:
+        return SLUICE_OPS_U;
+    case SLUICE_OP_DELETE:
+        return SLUICE_OPS_D;
+    case SLUICE_OP_READ:
+        return SLUICE_OPS_R;
+    case SLUICE_OP_TRUNCATE:
+        return SLUICE_OPS_T;
+    case SLUICE_OP_MESSAGE:
+        return SLUICE_OPS_M;
+    default:
+        return 0;
+    }
+}
+
+typedef struct {
+    size_t n;
+    sluice_route_entry_t *e; /* all entries matching the (topic, table) */
+} chain_t;
+
+struct sluice_router {
+    sluice_route_entry_t *all;
+    size_t nall;
+    int has_custom;
+    strmap_t chains; /* "topic\x1fschema.table" -> chain_t* */
+    sluice_route_entry_t *scratch;
+};
+
+static const sluice_handler_t mirror_only[] = {SLUICE_HANDLER_MIRROR};
+
+sluice_router_t *sluice_router_new(const sluice_config_t *cfg, const sluice_handler_t *handlers,
+                                   size_t n, sluice_err_t *err)
+{
+    sluice_router_t *r = calloc(1, sizeof(*r));
+    size_t i, j;
+
+    if (!handlers || !n) {
+        handlers = mirror_only;
+        n = 1;
+    }
+    if (!r || !(r->all = calloc(n, sizeof(*r->all))) || !(r->scratch = calloc(n, sizeof(*r->scratch)))) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "route: out of memory");
+        goto fail;
+    }
+    strmap_init(&r->chains);
+    for (i = 0; i < n; i++) {
+        const sluice_handler_t *h = &handlers[i];
+        if (!h->name || !h->match) {
+            sluice_err_set(err, SLUICE_ERR_FATAL, "handler table entry %zu has no name or match", i);
+            goto fail;
+        }
+        for (j = 0; j < i; j++)
+            if (strcmp(handlers[j].name, h->name) == 0) {
+                sluice_err_set(err, SLUICE_ERR_FATAL, "handler table: two entries are named \"%s\"",
+                               h->name);
+                goto fail;
+            }
+        r->all[i].h = h;
+        r->all[i].is_mirror = h->fn == NULL;
+        if (!r->all[i].is_mirror)
+            r->has_custom = 1;
+        if (h->init && h->init(cfg, &r->all[i].state, err) < 0) {
+            sluice_err_prefix(err, "handler %s: init", h->name);
+            if (err->cls != SLUICE_ERR_TRANSIENT)
+                err->cls = SLUICE_ERR_FATAL;
+            r->nall = i; /* tear down the ones before */
+            goto fail;
+        }
+        r->nall = i + 1;
+    }
+    return r;
+fail:
+    sluice_router_destroy(r);
+    return NULL;
+}
+
+static void chain_free(void *p)
+{
+    chain_t *c = p;
+
+    if (c)
+        free(c->e);
+    free(c);
+}
+
+void sluice_router_destroy(sluice_router_t *r)
+{
+    size_t i;
+
+    if (!r)
+        return;
+    for (i = r->nall; i-- > 0;)
+        if (r->all[i].h->teardown)
+            r->all[i].h->teardown(r->all[i].state);
+    strmap_cleanup(&r->chains, chain_free);
+    free(r->all);
+    free(r->scratch);
+    free(r);
+}
+
+int sluice_router_has_custom(sluice_router_t *r)
+{
+    return r->has_custom;
+}
+
+static chain_t *resolve(sluice_router_t *r, const char *topic, const char *qualified,
+                        const char *key, size_t klen)
+{
+    chain_t *c = calloc(1, sizeof(*c));
+    size_t i;
+
+    if (!c || !(c->e = calloc(r->nall ? r->nall : 1, sizeof(*c->e)))) {
+        free(c);
+        return NULL;
+    }
+    for (i = 0; i < r->nall; i++) {
+        const char *m = r->all[i].h->match;
+        if (sluice_route_glob(m, topic) || (qualified && sluice_route_glob(m, qualified)))
+            c->e[c->n++] = r->all[i];
+    }
+    if (strmap_put(&r->chains, key, klen, c) < 0) {
+        chain_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int sluice_router_match(sluice_router_t *r, const sluice_event_t *ev,
+                        const sluice_route_entry_t **out, size_t *nout)
+{
+    char key[1024], qualified[512];
+    const char *topic = ev->topic ? ev->topic : "";
+    const char *schema = ev->schema && *ev->schema ? ev->schema : ev->db;
+    unsigned bit = sluice_op_mask(ev->op);
+    chain_t *c;
+    size_t i, n = 0;
+    int klen;
+
+    *out = r->scratch;
+    *nout = 0;
+    if (!bit)
+        return 0;
+    if (schema && ev->table && *ev->table)
+        snprintf(qualified, sizeof(qualified), "%s.%s", schema, ev->table);
+    else
+        qualified[0] = '\0';
+    klen = snprintf(key, sizeof(key), "%s\x1f%s", topic, qualified);
+    if (klen < 0 || (size_t)klen >= sizeof(key))
+        klen = (int)sizeof(key) - 1;
+    c = strmap_get(&r->chains, key, (size_t)klen);
+    if (!c)
+        c = resolve(r, topic, qualified[0] ? qualified : NULL, key, (size_t)klen);
+    if (!c)
+        return -1;
+    for (i = 0; i < c->n; i++)
+        if (c->e[i].h->ops & bit)
+            r->scratch[n++] = c->e[i];
+    *nout = n;
     return 0;
 }

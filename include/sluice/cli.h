@@ -15,7 +15,15 @@
 int sluice_cli_run(int argc, char **argv);
 int sluice_cli_check(int argc, char **argv);
 int sluice_cli_decode(int argc, char **argv);
+int sluice_cli_connectors(int argc, char **argv);
+int sluice_cli_replay(int argc, char **argv);
+int sluice_cli_backfill(int argc, char **argv);
 
 const char *sluice_version(void);
+
+/* The handler table `sluice run` and `sluice check` bind (sluice_main). */
+#include <stddef.h>
+struct sluice_handler;
+void sluice_cli_set_handlers(const struct sluice_handler *handlers, size_t n);
 
 #endif

@@ -42,14 +42,47 @@ typedef struct {
     char *registry_key_file;   /* registry.key_file */
     long registry_timeout_ms;  /* registry.timeout_ms */
 
+    long retry_max_elapsed_ms; /* retry.max_elapsed_ms */
+    long retry_base_ms;        /* retry.base_ms */
+    long retry_cap_ms;         /* retry.cap_ms */
+
+    int dlq_enabled;  /* dlq.enabled */
+    char *dlq_topic;  /* dlq.topic: NULL = "<source topic>.dlq" */
+
     char *source_path; /* file the config came from ("" for none) */
+
+    /* connectors: Debezium connector manifests (paths resolved against the
+     * config file's directory), loaded and derived by sluice_config_load */
+    char **connectors;
+    size_t nconnectors;
+    struct sluice_manifest **manifests; /* owned; see sluice/manifest.h */
+    size_t nmanifests;
+
+    char *source_conninfo; /* source.conninfo: the SOURCE database (backfill signals) */
+
+    /* Settings derived from the manifests (NULL / 0 when no manifest says). */
+    char **topics_exclude; /* full-match EREs: topics of tables a manifest excludes */
+    size_t ntopics_exclude;
+    char *decimal_mode;        /* decimal.handling.mode */
+    char *time_precision_mode; /* time.precision.mode */
+    char *binary_mode;         /* binary.handling.mode */
+    int unwrap;                /* values flattened by ExtractNewRecordState */
+    char *unwrap_delete_mode;  /* its delete handling */
+    int transaction_metadata;  /* provide.transaction.metadata */
+    char *heartbeat_prefix;    /* topic.heartbeat.prefix (heartbeats enabled) */
+    char *signal_data_collection; /* signal.data.collection */
+    char *signal_channels;        /* signal.enabled.channels */
+    char *signal_kafka_topic;     /* signal.kafka.topic */
+
+    unsigned char key_set[64]; /* per sluice_config_keys index: set by file or environment */
 } sluice_config_t;
 
 typedef enum {
     SLUICE_CFG_STRING,
     SLUICE_CFG_INT,
     SLUICE_CFG_STRING_LIST,
-    SLUICE_CFG_STRING_MAP
+    SLUICE_CFG_STRING_MAP,
+    SLUICE_CFG_BOOL
 } sluice_config_type_t;
 
 typedef struct {
@@ -77,6 +110,13 @@ void sluice_config_destroy(sluice_config_t *cfg);
 const char *sluice_config_kafka_get(const sluice_config_t *cfg, const char *key);
 /* Target table for a topic from mirror.tables, NULL if not listed. */
 const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *topic);
+
+/* Whether the config file or the environment set key (not a default). */
+int sluice_config_is_set(const sluice_config_t *cfg, const char *key);
+/* Appends a topic (name or ^pattern) unless already listed. */
+int sluice_config_add_topic(sluice_config_t *cfg, const char *topic);
+/* Whether topic matches a topics_exclude pattern (a table a manifest excludes). */
+int sluice_config_topic_excluded(const sluice_config_t *cfg, const char *topic);
 
 /* Prints the effective configuration with secrets masked (sluice check). */
 void sluice_config_print(const sluice_config_t *cfg, FILE *out);

@@ -8,11 +8,40 @@
 
 #include "sluice/error.h"
 #include "sluice/event.h"
+#include "sluice/types.h"
 
+/* Records flattened by io.debezium.transforms.ExtractNewRecordState. */
+typedef enum {
+    SLUICE_FLATTENED_AUTO = 0, /* a payload without "op"/"source" but with <prefix>op or
+                                * <prefix>deleted is flattened; anything else an envelope */
+    SLUICE_FLATTENED_YES,      /* every record value is a flattened row */
+    SLUICE_FLATTENED_NO        /* never: a payload without "op" is an error */
+} sluice_flattened_t;
+
+/* Decoder options; all-zero is the default for every field (memset it, then
+ * set what the connector's configuration says). */
 typedef struct {
     /* Connector's unavailable.value.placeholder; NULL means Debezium's default
      * "__debezium_unavailable_value". Borrowed for the decoder's lifetime. */
     const char *unavailable_placeholder;
+    /* binary.handling.mode: with base64 / base64-url-safe / hex, bytea and
+     * BLOB columns arrive as strings; those whose schema carries the source
+     * column type (column.propagate.source.type) decode to BYTES. */
+    sluice_binary_mode_t binary_handling_mode;
+    /* decimal.handling.mode (precise by default). */
+    sluice_decimal_mode_t decimal_handling_mode;
+    /* With decimal.handling.mode=precise, a schemaless message cannot carry
+     * decimals correctly (their scale is in the schema). Non-zero: a
+     * schemaless JSON column value that looks like a Connect Decimal (padded
+     * base64, or base64 with '+' or '/') fails the message with an error
+     * that says so, instead of passing base64 text on. A heuristic: a decimal
+     * whose base64 is plain letters and digits is not caught, and never is a
+     * scale guessed. */
+    int precise_decimals_without_schema_is_error;
+    /* ExtractNewRecordState: see sluice_flattened_t. */
+    sluice_flattened_t flattened;
+    /* The SMT's add.fields.prefix; NULL means "__". */
+    const char *flattened_prefix;
 } sluice_decode_opts_t;
 
 typedef struct sluice_json_decoder sluice_json_decoder_t;

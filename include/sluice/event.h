@@ -17,8 +17,20 @@ typedef enum {
     SLUICE_OP_READ = 'r',     /* snapshot read */
     SLUICE_OP_TRUNCATE = 't',
     SLUICE_OP_MESSAGE = 'm',
-    SLUICE_OP_TOMBSTONE = 'T' /* Kafka record with a null value */
+    SLUICE_OP_TOMBSTONE = 'T', /* Kafka record with a null value */
+    SLUICE_OP_CONTROL = 'C'    /* no row change: heartbeat, schema change, transaction
+                                * BEGIN/END (ev->control says which); apply nothing,
+                                * advance the offset */
 } sluice_op_t;
+
+/* What a SLUICE_OP_CONTROL record is. */
+typedef enum {
+    SLUICE_CONTROL_NONE = 0,
+    SLUICE_CONTROL_HEARTBEAT,     /* io.debezium.connector.common.Heartbeat {ts_ms} */
+    SLUICE_CONTROL_SCHEMA_CHANGE, /* schema-change topic: ddl / tableChanges */
+    SLUICE_CONTROL_TX_BEGIN,      /* transaction topic, status BEGIN */
+    SLUICE_CONTROL_TX_END         /* transaction topic, status END */
+} sluice_control_t;
 
 typedef enum {
     SLUICE_SNAPSHOT_FALSE = 0,
@@ -46,7 +58,11 @@ typedef enum {
     SLUICE_VAL_TIMESTAMPTZ, /* u.s: ISO-8601 instant as sent ("2024-06-26T02:12:51.219026Z") */
     SLUICE_VAL_TIMETZ,      /* u.s: ISO-8601 time with offset ("11:12:51.219026Z") */
     SLUICE_VAL_ARRAY,       /* u.arr */
-    SLUICE_VAL_UNAVAILABLE  /* unchanged TOAST placeholder: "keep the stored value" */
+    SLUICE_VAL_UNAVAILABLE, /* unchanged TOAST placeholder: "keep the stored value" */
+    SLUICE_VAL_INTERVAL,    /* u.s: interval text PostgreSQL accepts: ISO-8601 "P1Y2M3DT4H5M6.5S"
+                             * (io.debezium.time.Interval) or "<n> microseconds" (MicroDuration) */
+    SLUICE_VAL_BITS,        /* u.s: bit string "0101" (io.debezium.data.Bits), leftmost bit first */
+    SLUICE_VAL_GEOMETRY     /* u.s: EWKB bytes (WKB with the SRID folded in, when there is one) */
 } sluice_value_kind_t;
 
 typedef struct sluice_value {
@@ -66,9 +82,27 @@ typedef struct sluice_value {
     } u;
 } sluice_value_t;
 
+/* What a column's schema says (NULL on a column when the envelope carried
+ * no schema): the PostgreSQL type to create or add it with, and how its
+ * values decode. Owned by the decoder (Avro: the cached plan; JSON: the
+ * event's arena); see sluice/types.h for the mapping. */
+typedef struct sluice_coltype {
+    const char *pg_type;           /* "numeric(38,10)", "timestamp(6)", "int4[]", "jsonb", ... */
+    sluice_value_kind_t kind;      /* kind of a non-null value (ARRAY for arrays) */
+    sluice_value_kind_t elem_kind; /* arrays: kind of the elements; else SLUICE_VAL_NULL */
+    const char *semantic;          /* schema name / connect.name ("io.debezium.time.Date"), or NULL */
+    const char *connect_type;      /* physical Connect type: "int32", "string", "bytes", "array", ... */
+    int optional;                  /* the schema allows null: a nullable column */
+    int32_t precision;             /* Decimal precision / string length if known, else -1 */
+    int32_t scale;                 /* Decimal scale if known, else -1 */
+} sluice_coltype_t;
+
 typedef struct {
     const char *name;
     sluice_value_t value;
+    const sluice_coltype_t *type; /* NULL without a schema */
+    int key;                      /* the column is part of the record key (see
+                                   * sluice_event_mark_key_columns) */
 } sluice_column_t;
 
 typedef struct {
@@ -115,6 +149,19 @@ typedef struct sluice_event {
     const char *msg_prefix;
     sluice_value_t msg_content;
 
+    /* op SLUICE_OP_CONTROL */
+    sluice_control_t control;
+    const char *ctl_id;      /* transaction id ("571:53195829"), NULL otherwise */
+    int64_t ctl_count;       /* TX_END: event_count; else 0 */
+    const char *ctl_ddl;     /* SCHEMA_CHANGE: the DDL text, NULL if absent */
+    const char *ctl_db;      /* SCHEMA_CHANGE: databaseName */
+
+    /* Records flattened by ExtractNewRecordState: flattened = 1; the added
+     * "__" fields (__op, __table, __lsn, __source_ts_ms, __deleted, ...) are
+     * not columns: they are in meta, by their full field name. */
+    int flattened;
+    sluice_row_t meta;
+
     sluice_arena_t arena;
 } sluice_event_t;
 
@@ -122,6 +169,12 @@ void sluice_event_init(sluice_event_t *ev);
 void sluice_event_cleanup(sluice_event_t *ev);
 /* Clears every field and recycles the arena for the next message. */
 void sluice_event_reset(sluice_event_t *ev);
+
+/* Sets cols[i].key on the before/after (and meta) columns whose name is a
+ * column of ev->key, and on every key column; clears it elsewhere.
+ * Idempotent; the decoders call it after decoding a key or a value, so it
+ * holds whichever of the two is decoded last. */
+void sluice_event_mark_key_columns(sluice_event_t *ev);
 
 /* Column lookup by name; NULL if the row lacks it. */
 const sluice_value_t *sluice_row_get(const sluice_row_t *row, const char *name);
@@ -131,6 +184,7 @@ const sluice_value_t *sluice_row_get(const sluice_row_t *row, const char *name);
 int sluice_pos_cmp(const sluice_pos_t *a, const sluice_pos_t *b);
 
 const char *sluice_op_name(sluice_op_t op);
+const char *sluice_control_name(sluice_control_t control);
 const char *sluice_snapshot_name(sluice_snapshot_t snap);
 const char *sluice_value_kind_name(sluice_value_kind_t kind);
 

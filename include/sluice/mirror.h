@@ -3,6 +3,15 @@
  * source position overwrite a newer one (column _sluice_pos), and leaving
  * columns whose value is the unchanged-TOAST placeholder untouched.
  *
+ * Two ways to apply, same effect:
+ *  - batched: sluice_mirror_add() folds the events of a batch per table and
+ *    key (the last state of a key wins; positions and TOAST placeholders are
+ *    merged so the result equals applying them one by one), then
+ *    sluice_mirror_flush() sends one multi-row upsert and one multi-row delete
+ *    per table and column set (unnest of text arrays);
+ *  - precise: sluice_mirror_send() queues the statements of one event, so a
+ *    failing statement points at its message.
+ *
  * Bookkeeping column added to every target table by Sluice itself:
  *   _sluice_pos bigint[]  source position of the event the row reflects
  *                         (see sluice_pos_t); NULL when unknown. */
@@ -19,22 +28,36 @@ typedef struct sluice_mirror_table sluice_mirror_table_t;
 sluice_mirror_t *sluice_mirror_new(void);
 void sluice_mirror_destroy(sluice_mirror_t *m);
 
-/* Looks the target table up (cached after the first call): its columns and
- * primary key; adds _sluice_pos if missing. Runs synchronous SQL, so call it
- * outside a pipeline. A missing table or one without a primary key is a
- * permanent error naming the table and the fix. Borrowed until destroy. */
+/* Looks the target table up (cached after the first call): its columns, their
+ * types and the primary key; adds _sluice_pos if missing. Runs synchronous SQL
+ * on pg, which must not be inside a pipeline. A missing table or one without a
+ * primary key is a permanent error naming the table and the fix. Borrowed
+ * until destroy. */
 sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema,
                                            const char *table, sluice_err_t *err);
 
 const char *sluice_mirror_table_name(const sluice_mirror_table_t *t);
 
-/* Queues the statements that apply ev to t on pg's connection, which must be
- * in pipeline mode inside the batch transaction. *nresults is set to the
- * number of results the caller must read for them (0 for events the mirror
- * ignores). Errors here are about the event's shape (unknown column, no key)
- * and are permanent. */
+/* Precise: queues the statements that apply ev to t on pg's connection (in
+ * pipeline mode, inside the batch transaction). *nresults = results the
+ * caller must read (0 for events the mirror ignores). Errors are about the
+ * event's shape (unknown column, no key) and are permanent. */
 int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
                        const sluice_event_t *ev, int *nresults, sluice_err_t *err);
+
+/* Batched: folds ev into t's pending rows. Returns 1 when ev cannot be folded
+ * (it carries no source position, or folding would change the result): the
+ * caller then flushes t and applies ev with sluice_mirror_send(). */
+int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice_event_t *ev,
+                      sluice_err_t *err);
+
+/* Sends the pending rows of t (or of every table when t is NULL) and forgets
+ * them. *nresults = results to read. */
+int sluice_mirror_flush(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                        int *nresults, sluice_err_t *err);
+
+/* Drops pending rows without sending them (a batch is abandoned). */
+void sluice_mirror_discard(sluice_mirror_t *m);
 
 /* Forgets prepared statements (after a failed batch or a reconnect: the server
  * may not have them). */

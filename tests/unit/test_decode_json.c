@@ -821,14 +821,25 @@ static void test_decode_json_logical_types(void **state)
     v = with_schema(fx, "\"type\":\"int32\"", "null");
     assert_int_equal(v->kind, SLUICE_VAL_NULL);
 
-    /* geometry and other structs: the object as compact JSON */
+    /* geometry: WKB + SRID -> EWKB (POINT(1 2), SRID 4326) */
     v = with_schema(fx,
                     "\"type\":\"struct\",\"name\":\"io.debezium.data.geometry.Geometry\","
                     "\"fields\":[{\"type\":\"int32\",\"field\":\"srid\"},"
                     "{\"type\":\"bytes\",\"field\":\"wkb\"}]",
-                    "{\"srid\": 4326, \"wkb\": \"AQ==\"}");
+                    "{\"srid\": 4326, \"wkb\": \"AQEAAAAAAAAAAADwPwAAAAAAAABA\"}");
+    assert_int_equal(v->kind, SLUICE_VAL_GEOMETRY);
+    assert_int_equal(v->u.s.len, 25);
+    assert_memory_equal(v->u.s.ptr,
+                        "\x01\x01\x00\x00\x20\xe6\x10\x00\x00\x00\x00\x00\x00\x00\x00"
+                        "\xf0\x3f\x00\x00\x00\x00\x00\x00\x00\x40",
+                        25);
+    /* other structs: the object as compact JSON */
+    v = with_schema(fx,
+                    "\"type\":\"struct\",\"name\":\"io.debezium.data.geometry.Circle\","
+                    "\"fields\":[{\"type\":\"double\",\"field\":\"x\"}]",
+                    "{\"x\": 1.5}");
     assert_int_equal(v->kind, SLUICE_VAL_JSON);
-    assert_string_equal(v->u.s.ptr, "{\"srid\":4326,\"wkb\":\"AQ==\"}");
+    assert_string_equal(v->u.s.ptr, "{\"x\":1.5}");
     v = with_schema(fx, "\"type\":\"map\",\"keys\":{\"type\":\"string\"},\"values\":{\"type\":\"string\"}",
                     "{\"k\":\"v\"}");
     assert_int_equal(v->kind, SLUICE_VAL_JSON);
@@ -952,7 +963,10 @@ static void test_decode_json_placeholder_forms(void **state)
 
 static void test_decode_json_custom_placeholder(void **state)
 {
-    sluice_decode_opts_t opts = {"__toast__"};
+    sluice_decode_opts_t opts;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.unavailable_placeholder = "__toast__";
     sluice_json_decoder_t *dec = sluice_json_decoder_new(&opts);
     fx_t *fx = *state;
     const sluice_value_t *v;

@@ -267,6 +267,55 @@ static void test_event_to_json_message(void **state)
     sluice_event_cleanup(&ev);
 }
 
+static void test_event_control_meta_and_key_marks(void **state)
+{
+    sluice_event_t ev;
+    sluice_buf_t out;
+    sluice_column_t key[1], after[2], meta[1];
+    sluice_coltype_t ct = {"int4", SLUICE_VAL_INT, SLUICE_VAL_NULL, NULL, "int32", 0, -1, -1};
+
+    (void)state;
+    sluice_event_init(&ev);
+    memset(key, 0, sizeof(key));
+    memset(after, 0, sizeof(after));
+    memset(meta, 0, sizeof(meta));
+    key[0].name = "id";
+    key[0].value.kind = SLUICE_VAL_INT;
+    after[0] = key[0];
+    after[0].type = &ct;
+    after[1].name = "v";
+    after[1].value.kind = SLUICE_VAL_NULL;
+    meta[0].name = "__op";
+    meta[0].value.kind = SLUICE_VAL_NULL;
+    ev.key = (sluice_row_t){1, key, 1};
+    ev.after = (sluice_row_t){1, after, 2};
+    ev.meta = (sluice_row_t){1, meta, 1};
+    ev.flattened = 1;
+    ev.op = SLUICE_OP_CONTROL;
+    ev.control = SLUICE_CONTROL_TX_END;
+    ev.ctl_id = "571:1";
+    ev.ctl_count = 2;
+    sluice_event_mark_key_columns(&ev);
+    assert_true(ev.key.cols[0].key);
+    assert_true(ev.after.cols[0].key);
+    assert_false(ev.after.cols[1].key);
+    sluice_buf_init(&out);
+    assert_int_equal(sluice_event_to_json(&ev, &out), 0);
+    assert_non_null(strstr(out.data, "\"op\": \"control\""));
+    assert_non_null(strstr(out.data, "\"type\": \"tx_end\""));
+    assert_non_null(strstr(out.data, "\"event_count\": 2"));
+    assert_non_null(strstr(out.data, "\"pg_type\": \"int4\""));
+    assert_non_null(strstr(out.data, "\"not_null\": true"));
+    assert_non_null(strstr(out.data, "\"__op\""));
+    assert_string_equal(sluice_control_name(SLUICE_CONTROL_SCHEMA_CHANGE), "schema_change");
+    assert_string_equal(sluice_value_kind_name(SLUICE_VAL_GEOMETRY), "geometry");
+    sluice_buf_cleanup(&out);
+    memset(&ev.key, 0, sizeof(ev.key));
+    memset(&ev.after, 0, sizeof(ev.after));
+    memset(&ev.meta, 0, sizeof(ev.meta));
+    sluice_event_cleanup(&ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_event_init_reset_cleanup),
         cmocka_unit_test(test_event_to_json),
         cmocka_unit_test(test_event_to_json_message),
+        cmocka_unit_test(test_event_control_meta_and_key_marks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

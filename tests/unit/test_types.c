@@ -270,6 +270,188 @@ static void test_types_appends(void **state)
     sluice_buf_cleanup(&out);
 }
 
+static void check_for(sluice_value_t v, const char *target, sluice_binary_mode_t bin,
+                      const char *want)
+{
+    sluice_buf_t out;
+    sluice_err_t err;
+
+    sluice_buf_init(&out);
+    sluice_err_clear(&err);
+    if (sluice_types_pg_text_for(&v, target, bin, &out, &err) < 0)
+        fail_msg("%s: %s", target ? target : "(none)", err.msg);
+    assert_string_equal(out.data, want);
+    sluice_buf_cleanup(&out);
+}
+
+static void test_types_new_kinds(void **state)
+{
+    (void)state;
+    check(vstr(SLUICE_VAL_INTERVAL, "P1Y2M3DT4H5M6.78S", 17), "P1Y2M3DT4H5M6.78S");
+    check(vstr(SLUICE_VAL_BITS, "0101", 4), "0101");
+    check(vstr(SLUICE_VAL_GEOMETRY, "\x01\x02", 2), "\\x0102");
+}
+
+static void test_types_pg_text_for_targets(void **state)
+{
+    sluice_value_t arr[2];
+    sluice_buf_t out;
+    sluice_err_t err;
+    sluice_value_t bad = vtext("not base64!");
+
+    (void)state;
+    /* PostGIS reads bare hex EWKB; bytea keeps the \x form */
+    check_for(vstr(SLUICE_VAL_GEOMETRY, "\x01\x02", 2), "geometry(Point,4326)",
+              SLUICE_BINARY_BYTES, "0102");
+    check_for(vstr(SLUICE_VAL_GEOMETRY, "\x01\x02", 2), "bytea", SLUICE_BINARY_BYTES, "\\x0102");
+    /* hstore from a JSON object (map or json mode) */
+    check_for(vstr(SLUICE_VAL_JSON, "{\"a\":\"1\",\"b \\\"q\\\"\":null}", 24), "hstore",
+              SLUICE_BINARY_BYTES, "\"a\"=>\"1\", \"b \\\"q\\\"\"=>NULL");
+    check_for(vstr(SLUICE_VAL_JSON, "{\"a\":\"1\"}", 9), "jsonb", SLUICE_BINARY_BYTES,
+              "{\"a\":\"1\"}");
+    /* text bound for bytea: decoded per binary.handling.mode */
+    check_for(vtext("AAH7//4="), "bytea", SLUICE_BINARY_BYTES, "\\x0001fbfffe");
+    check_for(vtext("AAH7__4"), "bytea", SLUICE_BINARY_BASE64_URL_SAFE, "\\x0001fbfffe");
+    check_for(vtext("0001FBfffe"), "bytea", SLUICE_BINARY_HEX, "\\x0001fbfffe");
+    check_for(vtext("AAH7//4="), "text", SLUICE_BINARY_BYTES, "AAH7//4=");
+    sluice_buf_init(&out);
+    sluice_err_clear(&err);
+    assert_int_equal(sluice_types_pg_text_for(&bad, "bytea", SLUICE_BINARY_BASE64, &out, &err),
+                     -1);
+    assert_int_equal(err.cls, SLUICE_ERR_PERMANENT);
+    assert_int_equal(out.len, 0);
+    sluice_buf_cleanup(&out);
+    /* decimal.handling.mode=string special values for numeric and money */
+    check_for(vtext("POSITIVE_INFINITY"), "numeric(10,2)", SLUICE_BINARY_BYTES, "Infinity");
+    check_for(vtext("NEGATIVE_INFINITY"), "numeric", SLUICE_BINARY_BYTES, "-Infinity");
+    check_for(vtext("NAN"), "money", SLUICE_BINARY_BYTES, "NaN");
+    check_for(vtext("NAN"), "text", SLUICE_BINARY_BYTES, "NAN");
+    /* a point struct that arrived as JSON */
+    check_for(vstr(SLUICE_VAL_JSON, "{\"x\":1.5,\"y\":-2}", 16), "point", SLUICE_BINARY_BYTES,
+              "(1.5,-2)");
+    /* arrays apply the element rule */
+    arr[0] = vtext("AAE=");
+    arr[1] = vint(SLUICE_VAL_NULL, 0);
+    check_for(varr(arr, 2), "bytea[]", SLUICE_BINARY_BYTES, "{\"\\\\x0001\",NULL}");
+}
+
+static void resolve(sluice_type_in_t *in, sluice_type_rule_t rule, sluice_value_kind_t kind,
+                    const char *pg)
+{
+    sluice_type_plan_t plan;
+    char buf[64];
+
+    sluice_types_resolve(in, NULL, NULL, NULL, &plan, buf, sizeof(buf));
+    assert_int_equal(plan.rule, rule);
+    assert_int_equal(plan.kind, kind);
+    assert_string_equal(buf, pg);
+}
+
+static void test_types_table(void **state)
+{
+    static const struct {
+        sluice_connect_type_t t;
+        const char *name;
+        sluice_type_rule_t rule;
+        sluice_value_kind_t kind;
+        const char *pg;
+    } rows[] = {
+        {SLUICE_CT_INT8, NULL, SLUICE_RULE_INT, SLUICE_VAL_INT, "int2"},
+        {SLUICE_CT_INT64, NULL, SLUICE_RULE_INT, SLUICE_VAL_INT, "int8"},
+        {SLUICE_CT_FLOAT32, NULL, SLUICE_RULE_FLOAT, SLUICE_VAL_FLOAT, "float4"},
+        {SLUICE_CT_STRING, NULL, SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "text"},
+        {SLUICE_CT_BYTES, NULL, SLUICE_RULE_BYTES, SLUICE_VAL_BYTES, "bytea"},
+        {SLUICE_CT_STRUCT, "io.debezium.data.VariableScaleDecimal", SLUICE_RULE_VSD,
+         SLUICE_VAL_DECIMAL, "numeric"},
+        {SLUICE_CT_INT32, "io.debezium.time.Date", SLUICE_RULE_DATE, SLUICE_VAL_DATE, "date"},
+        {SLUICE_CT_INT64, "io.debezium.time.NanoTime", SLUICE_RULE_TIME_NS, SLUICE_VAL_TIME,
+         "time"},
+        {SLUICE_CT_INT64, "org.apache.kafka.connect.data.Timestamp", SLUICE_RULE_TS_MS,
+         SLUICE_VAL_TIMESTAMP, "timestamp"},
+        {SLUICE_CT_STRING, "io.debezium.time.ZonedTimestamp", SLUICE_RULE_TIMESTAMPTZ,
+         SLUICE_VAL_TIMESTAMPTZ, "timestamptz"},
+        {SLUICE_CT_INT64, "io.debezium.time.MicroDuration", SLUICE_RULE_INTERVAL_US,
+         SLUICE_VAL_INTERVAL, "interval"},
+        {SLUICE_CT_STRING, "io.debezium.data.Xml", SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "xml"},
+        {SLUICE_CT_STRING, "io.debezium.data.Ltree", SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "ltree"},
+        {SLUICE_CT_STRUCT, "io.debezium.data.geometry.Geography", SLUICE_RULE_GEOMETRY,
+         SLUICE_VAL_GEOMETRY, "bytea"},
+        {SLUICE_CT_STRUCT, "io.debezium.data.geometry.Point", SLUICE_RULE_POINT, SLUICE_VAL_TEXT,
+         "point"},
+        {SLUICE_CT_MAP, NULL, SLUICE_RULE_MAP, SLUICE_VAL_JSON, "jsonb"},
+        /* a semantic name on the wrong physical type: the physical default */
+        {SLUICE_CT_STRING, "io.debezium.time.Date", SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "text"},
+    };
+    sluice_type_in_t in;
+    sluice_type_opts_t opts = {SLUICE_BINARY_BASE64, SLUICE_DECIMAL_STRING};
+    sluice_type_plan_t plan, elem;
+    char pg[64], epg[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        sluice_type_in_init(&in);
+        in.type = rows[i].t;
+        in.name = rows[i].name;
+        resolve(&in, rows[i].rule, rows[i].kind, rows[i].pg);
+    }
+    sluice_type_in_init(&in);
+    in.type = SLUICE_CT_BYTES;
+    in.name = "org.apache.kafka.connect.data.Decimal";
+    in.has_scale = 1;
+    in.scale = 10;
+    in.precision = 38;
+    resolve(&in, SLUICE_RULE_DECIMAL, SLUICE_VAL_DECIMAL, "numeric(38,10)");
+    in.scale = -3; /* negative scale: no (p,s) */
+    resolve(&in, SLUICE_RULE_DECIMAL, SLUICE_VAL_DECIMAL, "numeric");
+    sluice_type_in_init(&in);
+    in.type = SLUICE_CT_BYTES;
+    in.name = "io.debezium.data.Bits";
+    in.length = 12;
+    resolve(&in, SLUICE_RULE_BITS, SLUICE_VAL_BITS, "bit varying(12)");
+    /* column.propagate.source.type refinements */
+    sluice_type_in_init(&in);
+    in.type = SLUICE_CT_STRING;
+    in.source_type = "NUMERIC";
+    in.source_length = 12;
+    in.source_scale = 3;
+    resolve(&in, SLUICE_RULE_DECIMAL_TEXT, SLUICE_VAL_DECIMAL, "numeric(12,3)");
+    in.source_type = "varchar";
+    in.source_length = 40;
+    resolve(&in, SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "varchar(40)");
+    in.source_type = "INET";
+    resolve(&in, SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "inet");
+    in.source_type = "BYTEA"; /* binary mode bytes: a string stays text */
+    resolve(&in, SLUICE_RULE_TEXT, SLUICE_VAL_TEXT, "text");
+    sluice_types_resolve(&in, &opts, NULL, NULL, &plan, pg, sizeof(pg));
+    assert_int_equal(plan.rule, SLUICE_RULE_BYTES_TEXT);
+    assert_int_equal(plan.kind, SLUICE_VAL_BYTES);
+    assert_string_equal(pg, "bytea");
+    /* arrays take the element's type */
+    sluice_type_in_init(&in);
+    in.type = SLUICE_CT_STRING;
+    in.name = "io.debezium.data.Uuid";
+    sluice_types_resolve(&in, NULL, NULL, NULL, &elem, epg, sizeof(epg));
+    sluice_type_in_init(&in);
+    in.type = SLUICE_CT_ARRAY;
+    sluice_types_resolve(&in, NULL, &elem, epg, &plan, pg, sizeof(pg));
+    assert_int_equal(plan.rule, SLUICE_RULE_ARRAY);
+    assert_string_equal(pg, "uuid[]");
+    sluice_types_resolve(&in, NULL, &plan, pg, &elem, epg, sizeof(epg)); /* nested */
+    assert_string_equal(epg, "uuid[]");
+    sluice_types_resolve(&in, NULL, NULL, NULL, &plan, pg, sizeof(pg)); /* unknown items */
+    assert_string_equal(pg, "text[]");
+    /* option names */
+    assert_int_equal(sluice_binary_mode_parse("base64-url-safe"), SLUICE_BINARY_BASE64_URL_SAFE);
+    assert_int_equal(sluice_binary_mode_parse(NULL), SLUICE_BINARY_BYTES);
+    assert_int_equal(sluice_binary_mode_parse("b64"), -1);
+    assert_int_equal(sluice_decimal_mode_parse("double"), SLUICE_DECIMAL_DOUBLE);
+    assert_int_equal(sluice_decimal_mode_parse("exact"), -1);
+    assert_int_equal(sluice_connect_type_parse("FLOAT64"), SLUICE_CT_FLOAT64);
+    assert_int_equal(sluice_connect_type_parse("double"), SLUICE_CT_FLOAT64);
+    assert_int_equal(sluice_connect_type_parse("nope"), SLUICE_CT_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +466,9 @@ int main(void)
         cmocka_unit_test(test_types_array_unavailable_element_fails),
         cmocka_unit_test(test_types_null_and_unavailable_fail),
         cmocka_unit_test(test_types_appends),
+        cmocka_unit_test(test_types_new_kinds),
+        cmocka_unit_test(test_types_pg_text_for_targets),
+        cmocka_unit_test(test_types_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

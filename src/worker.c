@@ -1,0 +1,626 @@
+/* The worker loop. Owns batching by size and time, the overlap of decoding
+ * (batch N+1) with applying (batch N), retries with backoff, the order
+ * "PostgreSQL COMMIT, then Kafka commit", partition bookkeeping for
+ * --exit-at-end, and what happens on assignment and revocation. */
+#include "sluice/worker.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sluice/apply.h"
+#include "sluice/cli.h"
+#include "sluice/dlq.h"
+#include "sluice/observe.h"
+#include "sluice/source.h"
+
+/* How long one dead-letter write may take before it counts as failed. */
+#define DLQ_ACK_TIMEOUT_MS 30000
+
+typedef struct {
+    char *topic;
+    int32_t partition;
+    int64_t end;        /* high watermark when assigned (--exit-at-end) */
+    int64_t eof_offset; /* last EOF position seen, -1 none */
+    int pending;        /* messages of this partition not yet applied */
+} assigned_t;
+
+typedef struct {
+    rd_kafka_message_t **rk;
+    sluice_msg_t *msgs;
+    size_t n, cap;
+    int64_t started;
+} batch_t;
+
+struct sluice_worker {
+    const sluice_config_t *cfg;
+    sluice_apply_t *ap;
+    sluice_source_t *src;
+    sluice_dlq_t *dlq; /* NULL unless dlq.enabled */
+    int exit_at_end;
+
+    batch_t cur; /* being collected */
+    batch_t fly; /* sent to PostgreSQL */
+
+    assigned_t *as;
+    size_t nas, capas;
+
+    int exit_code;
+    int stopping;     /* a failure: leave the loop */
+    int sync_commits; /* draining: wait for Kafka commits */
+    uint64_t applied_total;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fail(sluice_worker_t *w, int code, const char *msg)
+{
+    sluice_log(SLUICE_LOG_ERROR, "%s", msg);
+    if (!w->stopping)
+        w->exit_code = code;
+    w->stopping = 1;
+}
+
+/* ---- partitions ------------------------------------------------------------ */
+
+static assigned_t *as_find(sluice_worker_t *w, const char *topic, int32_t partition)
+{
+    size_t i;
+
+    for (i = 0; i < w->nas; i++)
+        if (w->as[i].partition == partition && strcmp(w->as[i].topic, topic) == 0)
+            return &w->as[i];
+    return NULL;
+}
+
+static void as_remove(sluice_worker_t *w, const char *topic, int32_t partition)
+{
+    assigned_t *a = as_find(w, topic, partition);
+
+    if (!a)
+        return;
+    free(a->topic);
+    *a = w->as[--w->nas];
+}
+
+static int all_done(const sluice_worker_t *w)
+{
+    size_t i;
+
+    if (!w->nas)
+        return 0;
+    for (i = 0; i < w->nas; i++) {
+        const assigned_t *a = &w->as[i];
+        if (a->pending || a->eof_offset < 0 || a->eof_offset < a->end)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- batches ----------------------------------------------------------------- */
+
+static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
+{
+    assigned_t *a;
+
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        rd_kafka_message_t **rk = realloc(b->rk, cap * sizeof(*rk));
+        sluice_msg_t *s;
+        if (!rk)
+            return -1;
+        b->rk = rk;
+        s = realloc(b->msgs, cap * sizeof(*s));
+        if (!s)
+            return -1;
+        b->msgs = s;
+        b->cap = cap;
+    }
+    if (!b->n)
+        b->started = now_ms();
+    b->rk[b->n] = m;
+    b->msgs[b->n].topic = rd_kafka_topic_name(m->rkt);
+    b->msgs[b->n].partition = m->partition;
+    b->msgs[b->n].offset = m->offset;
+    b->msgs[b->n].key = m->key;
+    b->msgs[b->n].key_len = m->key_len;
+    b->msgs[b->n].value = m->payload;
+    b->msgs[b->n].value_len = m->len;
+    a = as_find(w, b->msgs[b->n].topic, m->partition);
+    if (a)
+        a->pending++;
+    b->n++;
+    return 0;
+}
+
+static void batch_release(sluice_worker_t *w, batch_t *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        assigned_t *a = as_find(w, b->msgs[i].topic, b->msgs[i].partition);
+        if (a && a->pending)
+            a->pending--;
+        rd_kafka_message_destroy(b->rk[i]);
+    }
+    b->n = 0;
+}
+
+static void batch_free(batch_t *b)
+{
+    free(b->rk);
+    free(b->msgs);
+}
+
+/* Commits to Kafka the next offsets of msgs[0, n) (after PostgreSQL did). */
+static void kafka_commit(sluice_worker_t *w, const sluice_msg_t *msgs, size_t n, int async)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    sluice_err_t err;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, msgs[i].topic, msgs[i].partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(l, msgs[i].topic, msgs[i].partition);
+        tp->offset = msgs[i].offset + 1;
+    }
+    sluice_err_clear(&err);
+    if (l->cnt && sluice_source_commit(w->src, l, async, &err) < 0)
+        sluice_log(SLUICE_LOG_WARN, "%s (the ledger is authoritative; Kafka catches up on the next "
+                                    "commit)",
+                   err.msg);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* After the ledger moved under us: re-read it for every partition with
+ * messages in hand and seek there; those messages are dropped and fetched
+ * again if the partition is still ours. */
+static void resync(sluice_worker_t *w)
+{
+    batch_t *bs[2] = {&w->fly, &w->cur};
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        batch_t *b = bs[k];
+        size_t i;
+        for (i = 0; i < b->n; i++) {
+            sluice_err_t err;
+            int64_t off = -1;
+            size_t j;
+            int seen = 0;
+            for (j = 0; j < i && !seen; j++)
+                seen = b->msgs[j].partition == b->msgs[i].partition &&
+                       strcmp(b->msgs[j].topic, b->msgs[i].topic) == 0;
+            if (seen)
+                continue;
+            sluice_err_clear(&err);
+            if (sluice_apply_ledger_load(w->ap, b->msgs[i].topic, &b->msgs[i].partition, 1, &off,
+                                         &err) < 0) {
+                sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
+                continue;
+            }
+            if (off < 0)
+                off = b->msgs[i].offset;
+            if (sluice_source_seek(w->src, b->msgs[i].topic, b->msgs[i].partition, off, &err) < 0)
+                sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+        }
+    }
+    sluice_apply_discard(w->ap);
+    batch_release(w, &w->fly);
+    batch_release(w, &w->cur);
+}
+
+/* Sleeps the backoff and reconnects; 0 to try again, -1 when retries are
+ * exhausted or the failure turned fatal. */
+static int backoff(sluice_worker_t *w, int64_t started, int *delay, const sluice_err_t *cause)
+{
+    sluice_err_t err;
+    char line[SLUICE_ERR_MSG_MAX + 128];
+
+    if (now_ms() - started > w->cfg->retry_max_elapsed_ms) {
+        snprintf(line, sizeof(line), "%s; giving up after %ld ms of retries (nothing past the last "
+                                     "committed batch was committed)",
+                 cause->msg, w->cfg->retry_max_elapsed_ms);
+        fail(w, SLUICE_EXIT_RUNTIME, line);
+        return -1;
+    }
+    sluice_log(SLUICE_LOG_WARN, "%s; retrying in %d ms", cause->msg, *delay);
+    usleep((useconds_t)(*delay + rand() % (*delay / 2 + 1)) * 1000);
+    *delay = *delay * 2 > w->cfg->retry_cap_ms ? (int)w->cfg->retry_cap_ms : *delay * 2;
+    sluice_err_clear(&err);
+    if (sluice_apply_reconnect(w->ap, &err) < 0) {
+        if (err.cls == SLUICE_ERR_FATAL) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            return -1;
+        }
+        sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+    }
+    return 0;
+}
+
+/* Dead-letters msg (the write acknowledged, retried until then) and moves its
+ * partition's ledger past it. 0, or -1 when the worker must stop. */
+static int dead_letter(sluice_worker_t *w, size_t i, const sluice_apply_result_t *res,
+                       const sluice_err_t *why)
+{
+    const sluice_msg_t *msg = &w->fly.msgs[i];
+    rd_kafka_headers_t *headers = NULL;
+    sluice_dlq_record_t rec;
+    int64_t started = now_ms();
+    int delay = (int)w->cfg->retry_base_ms, rc;
+    sluice_err_t err;
+
+    rd_kafka_message_headers(w->fly.rk[i], &headers);
+    rec.msg = msg;
+    rec.headers = headers;
+    rec.why = why;
+    rec.stage = res->stage ? res->stage : "apply";
+    rec.handler = res->handler;
+    rec.attempts = 1;
+    for (;;) {
+        sluice_err_clear(&err);
+        if (sluice_dlq_send(w->dlq, &rec, DLQ_ACK_TIMEOUT_MS, &err) == 0)
+            break;
+        if (backoff(w, started, &delay, &err) < 0)
+            return -1;
+    }
+    /* only now may the offset move past it, in the same ledger discipline */
+    for (;;) {
+        sluice_err_clear(&err);
+        rc = sluice_apply_skip(w->ap, msg, &err);
+        if (rc == 0)
+            break;
+        if (rc == SLUICE_APPLY_MOVED) {
+            sluice_log(SLUICE_LOG_WARN, "%s; re-reading the ledger", err.msg);
+            return 1;
+        }
+        if (err.cls != SLUICE_ERR_TRANSIENT) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            return -1;
+        }
+        if (backoff(w, started, &delay, &err) < 0)
+            return -1;
+    }
+    kafka_commit(w, msg, 1, !w->sync_commits);
+    return 0;
+}
+
+/* Waits for the batch in flight and settles it: Kafka commit, dead-letter or
+ * stop at a poison message, ledger moved, or retries until it is applied. */
+static void complete_fly(sluice_worker_t *w)
+{
+    int64_t started = now_ms();
+    int delay = (int)w->cfg->retry_base_ms;
+    size_t base = 0; /* fly.msgs[0, base) are settled */
+
+    while (sluice_apply_inflight(w->ap)) {
+        sluice_apply_result_t res;
+        sluice_err_t err;
+        int rc;
+
+        sluice_err_clear(&err);
+        rc = sluice_apply_wait(w->ap, &res, &err);
+        if (rc == 0) {
+            /* PostgreSQL has committed these: now Kafka may know. */
+            kafka_commit(w, w->fly.msgs + base, res.applied, !w->sync_commits);
+            w->applied_total += res.applied;
+            base += res.applied;
+            if (res.poison) {
+                sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
+                if (!w->dlq) {
+                    fail(w, SLUICE_EXIT_POISON, "stopping: the message above cannot be applied; "
+                                                "nothing past it was committed (fix the cause, then "
+                                                "restart, or set dlq.enabled)");
+                    break;
+                }
+                rc = dead_letter(w, base, &res, &err);
+                if (rc > 0) {
+                    resync(w);
+                    return;
+                }
+                if (rc < 0)
+                    break;
+                base++;
+                /* go on with the rest of the batch */
+                while (base < w->fly.n) {
+                    sluice_err_clear(&err);
+                    if (sluice_apply_prepare(w->ap, w->fly.msgs + base, w->fly.n - base, &err) == 0) {
+                        sluice_apply_send(w->ap, &err);
+                        break;
+                    }
+                    if (err.cls != SLUICE_ERR_TRANSIENT) {
+                        fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+                        break;
+                    }
+                    if (backoff(w, started, &delay, &err) < 0)
+                        break;
+                }
+            }
+            continue;
+        }
+        if (rc == SLUICE_APPLY_MOVED) {
+            sluice_log(SLUICE_LOG_WARN, "%s; re-reading the ledger", err.msg);
+            resync(w);
+            return;
+        }
+        if (err.cls != SLUICE_ERR_TRANSIENT) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            break;
+        }
+        /* transient: the same messages again, from the first unsettled one */
+        for (;;) {
+            if (backoff(w, started, &delay, &err) < 0)
+                break;
+            sluice_err_clear(&err);
+            if (sluice_apply_prepare(w->ap, w->fly.msgs + base, w->fly.n - base, &err) == 0) {
+                sluice_apply_send(w->ap, &err);
+                if (sluice_apply_inflight(w->ap))
+                    break;
+            }
+        }
+    }
+    batch_release(w, &w->fly);
+}
+
+/* Applies the collected batch: prepared while the previous one runs, sent
+ * once that one is settled. */
+static void flush_cur(sluice_worker_t *w)
+{
+    batch_t tmp;
+    sluice_err_t err;
+    int64_t started = now_ms();
+    int delay = (int)w->cfg->retry_base_ms;
+
+    if (!w->cur.n || w->stopping)
+        return;
+    int64_t t0 = now_ms(), t1, t2;
+    sluice_err_clear(&err);
+    while (sluice_apply_prepare(w->ap, w->cur.msgs, w->cur.n, &err) < 0) {
+        if (err.cls != SLUICE_ERR_TRANSIENT) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            return;
+        }
+        complete_fly(w); /* settle what runs before waiting */
+        if (w->stopping || backoff(w, started, &delay, &err) < 0)
+            return;
+        sluice_err_clear(&err);
+    }
+    t1 = now_ms();
+    complete_fly(w);
+    t2 = now_ms();
+    if (w->stopping || !w->cur.n)
+        return;
+    while (!sluice_apply_prepared(w->ap)) { /* lost while settling the previous batch */
+        sluice_err_clear(&err);
+        if (sluice_apply_prepare(w->ap, w->cur.msgs, w->cur.n, &err) == 0)
+            break;
+        if (err.cls != SLUICE_ERR_TRANSIENT) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            return;
+        }
+        if (backoff(w, started, &delay, &err) < 0)
+            return;
+    }
+    sluice_log(SLUICE_LOG_DEBUG, "batch of %zu messages (collected in %lld ms, prepared in %lld ms, waited %lld ms)",
+               w->cur.n, (long long)(t0 - w->cur.started), (long long)(t1 - t0), (long long)(t2 - t1));
+    sluice_err_clear(&err);
+    sluice_apply_send(w->ap, &err); /* a failure is read back by wait */
+    tmp = w->fly;
+    w->fly = w->cur;
+    w->cur = tmp;
+    w->cur.n = 0;
+}
+
+/* Everything collected is applied and settled. */
+static void drain(sluice_worker_t *w)
+{
+    w->sync_commits = 1;
+    flush_cur(w);
+    complete_fly(w);
+    w->sync_commits = 0;
+}
+
+/* ---- rebalance hooks --------------------------------------------------------- */
+
+static int hook_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
+{
+    sluice_worker_t *w = opaque;
+    sluice_err_t err;
+    int i;
+
+    sluice_err_clear(&err);
+    for (i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t off = -1, high = -1;
+        assigned_t *a;
+        int attempt;
+
+        /* The ledger is the truth: PostgreSQL may be restarting, so retry a
+         * little before giving up on this assignment. */
+        for (attempt = 0;; attempt++) {
+            if (sluice_apply_ledger_load(w->ap, tp->topic, &tp->partition, 1, &off, &err) == 0)
+                break;
+            if (err.cls != SLUICE_ERR_TRANSIENT || attempt >= 60) {
+                char line[SLUICE_ERR_MSG_MAX + 128];
+                snprintf(line, sizeof(line), "cannot read the ledger for %s [%d]: %s", tp->topic,
+                         (int)tp->partition, err.msg);
+                fail(w, SLUICE_EXIT_RUNTIME, line);
+                return -1;
+            }
+            sluice_log(SLUICE_LOG_WARN, "reading the ledger for %s [%d]: %s (retrying)", tp->topic,
+                       (int)tp->partition, err.msg);
+            usleep(1000 * 1000);
+        }
+        tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_STORED;
+        if (w->exit_at_end &&
+            sluice_source_high_watermark(w->src, tp->topic, tp->partition, &high, &err) < 0) {
+            fail(w, SLUICE_EXIT_RUNTIME, err.msg);
+            return -1;
+        }
+        if (w->nas == w->capas) {
+            size_t cap = w->capas ? w->capas * 2 : 16;
+            assigned_t *grown = realloc(w->as, cap * sizeof(*grown));
+            if (!grown)
+                return -1;
+            w->as = grown;
+            w->capas = cap;
+        }
+        a = &w->as[w->nas++];
+        a->topic = strdup(tp->topic);
+        a->partition = tp->partition;
+        a->end = high;
+        a->eof_offset = -1;
+        a->pending = 0;
+    }
+    return 0;
+}
+
+static void hook_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts)
+{
+    sluice_worker_t *w = opaque;
+    int i;
+
+    /* Apply and commit what is in hand (it may hold messages of these
+     * partitions) so their ledger and Kafka offsets are current before they
+     * move to another worker. */
+    if (!w->stopping)
+        drain(w);
+    else
+        complete_fly(w);
+    if (w->fly.n || w->cur.n) {
+        sluice_apply_discard(w->ap);
+        batch_release(w, &w->fly);
+        batch_release(w, &w->cur);
+    }
+    for (i = 0; i < parts->cnt; i++) {
+        sluice_apply_forget(w->ap, parts->elems[i].topic, parts->elems[i].partition);
+        as_remove(w, parts->elems[i].topic, parts->elems[i].partition);
+    }
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+sluice_worker_t *sluice_worker_new(const sluice_config_t *cfg, const sluice_handler_t *handlers,
+                                   size_t nhandlers, int exit_at_end, sluice_err_t *err)
+{
+    sluice_worker_t *w = calloc(1, sizeof(*w));
+    sluice_source_hooks_t hooks;
+
+    if (!w) {
+        sluice_err_set(err, SLUICE_ERR_FATAL, "worker: out of memory");
+        return NULL;
+    }
+    w->cfg = cfg;
+    w->exit_at_end = exit_at_end;
+
+    /* PostgreSQL first: the ledger must be readable before any assignment */
+    w->ap = sluice_apply_new(cfg, handlers, nhandlers, err);
+    if (!w->ap)
+        goto fail;
+    /* then Kafka: assignments read the ledger through the hooks */
+    hooks.opaque = w;
+    hooks.on_assign = hook_assign;
+    hooks.on_revoke = hook_revoke;
+    w->src = sluice_source_new(cfg, &hooks, err);
+    if (!w->src)
+        goto fail;
+    /* the dead-letter producer, when messages that cannot be applied are to
+     * be set aside instead of stopping the worker */
+    if (cfg->dlq_enabled && !(w->dlq = sluice_dlq_new(cfg, err)))
+        goto fail;
+    return w;
+fail:
+    sluice_worker_destroy(w);
+    return NULL;
+}
+
+void sluice_worker_destroy(sluice_worker_t *w)
+{
+    if (!w)
+        return;
+    /* leaving the group revokes through hook_revoke, which applies what is
+     * in hand; then PostgreSQL */
+    sluice_source_destroy(w->src);
+    w->src = NULL;
+    sluice_dlq_destroy(w->dlq);
+    sluice_apply_destroy(w->ap);
+    while (w->nas)
+        as_remove(w, w->as[0].topic, w->as[0].partition);
+    free(w->as);
+    batch_free(&w->cur);
+    batch_free(&w->fly);
+    free(w);
+}
+
+int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
+{
+    const sluice_config_t *cfg = w->cfg;
+    int64_t last_wait_log = 0;
+    sluice_err_t err;
+
+    sluice_log(SLUICE_LOG_INFO, "group %s, %zu topic pattern(s), batches of %ld events / %ld ms",
+               sluice_config_kafka_get(cfg, "group.id"), cfg->ntopics, cfg->batch_max_events,
+               cfg->batch_max_ms);
+    while (!*stop && !w->stopping) {
+        rd_kafka_message_t *m = sluice_source_poll(w->src, w->cur.n ? 1 : 20);
+        int flush = 0;
+
+        if (sluice_source_failed(w->src, &err))
+            break;
+        if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            assigned_t *a = as_find(w, rd_kafka_topic_name(m->rkt), m->partition);
+            if (a)
+                a->eof_offset = m->offset;
+            rd_kafka_message_destroy(m);
+            flush = 1; /* caught up: don't sit on a partial batch */
+        } else if (m && m->err) {
+            sluice_log(m->err == RD_KAFKA_RESP_ERR__FATAL ? SLUICE_LOG_ERROR : SLUICE_LOG_WARN,
+                       "kafka: %s%s%s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+                       m->rkt ? " " : "", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+            if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                fail(w, SLUICE_EXIT_RUNTIME, "kafka: fatal consumer error");
+            rd_kafka_message_destroy(m);
+        } else if (m) {
+            if (batch_add(w, &w->cur, m) < 0) {
+                rd_kafka_message_destroy(m);
+                fail(w, SLUICE_EXIT_RUNTIME, "out of memory");
+                break;
+            }
+        } else {
+            flush = 1; /* idle */
+        }
+        if (w->cur.n && (flush || w->cur.n >= (size_t)cfg->batch_max_events ||
+                         now_ms() - w->cur.started >= cfg->batch_max_ms))
+            flush_cur(w);
+        if (!w->cur.n && flush)
+            complete_fly(w); /* idle: settle the batch in flight now */
+        if (w->exit_at_end && !w->cur.n && !w->fly.n && all_done(w)) {
+            sluice_log(SLUICE_LOG_INFO, "every assigned partition is applied up to its end; exiting");
+            break;
+        }
+        if (w->exit_at_end && !w->nas && now_ms() - last_wait_log > 10000) {
+            last_wait_log = now_ms();
+            sluice_log(SLUICE_LOG_INFO, "waiting for a partition assignment");
+        }
+    }
+    /* drain: apply what is in hand, commit, then the caller leaves the group */
+    if (!w->stopping)
+        drain(w);
+    else
+        complete_fly(w);
+    sluice_apply_discard(w->ap);
+    batch_release(w, &w->fly);
+    batch_release(w, &w->cur);
+    sluice_log(SLUICE_LOG_INFO, "applied %" PRIu64 " messages", w->applied_total);
+    return w->exit_code;
+}

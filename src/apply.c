@@ -23,6 +23,7 @@
 #include "sluice/observe.h"
 #include "sluice/pg.h"
 #include "sluice/route.h"
+#include "sluice/types.h"
 #include "strmap.h"
 
 /* Results kept in flight before the client reads some back: bounds libpq's
@@ -100,6 +101,8 @@ struct sluice_apply {
     int synced;
     readback_t rb;
     sluice_ctx_t ctx;
+    int evolve;    /* mirror.schema_evolution = basic */
+    int no_ledger; /* sluice_apply_set_ledger(ap, 0) */
 };
 
 /* ---- partitions and the ledger ------------------------------------------ */
@@ -231,7 +234,18 @@ sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, const sluice_handle
     ap->dec = sluice_decoder_new(cfg, err);
     if (!ap->dec)
         goto fail;
-    ap->mirror = sluice_mirror_new();
+    {
+        sluice_mirror_opts_t mo;
+        int bin = sluice_binary_mode_parse(cfg->binary_mode);
+        memset(&mo, 0, sizeof(mo));
+        mo.truncate = cfg->mirror_truncate;
+        mo.soft_delete = cfg->mirror_delete_mode && !strcmp(cfg->mirror_delete_mode, "soft");
+        mo.evolve = cfg->mirror_schema_evolution && !strcmp(cfg->mirror_schema_evolution, "basic");
+        mo.keyless_all = cfg->mirror_keyless && !strcmp(cfg->mirror_keyless, "all_columns");
+        mo.binary_mode = bin < 0 ? 0 : bin;
+        ap->evolve = mo.evolve;
+        ap->mirror = sluice_mirror_new(&mo);
+    }
     if (!ap->mirror) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
         goto fail;
@@ -319,7 +333,9 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
         return -1;
     }
     if (!msg->value) {
-        ev->op = SLUICE_OP_TOMBSTONE;
+        /* after ExtractNewRecordState with deletes as tombstones, a
+         * tombstone is the delete itself (by key, with no position) */
+        ev->op = ap->cfg->unwrap && ev->key.present ? SLUICE_OP_DELETE : SLUICE_OP_TOMBSTONE;
         return 0;
     }
     if (sluice_decoder_value(ap->dec, msg->value, msg->value_len, ev, err) < 0) {
@@ -350,11 +366,33 @@ static sluice_mirror_table_t *target_for(sluice_apply_t *ap, const char *topic, 
 
 /* ---- prepare (fast path) ---------------------------------------------------- */
 
+/* With mirror.schema_evolution = basic: lets the mirror create or widen the
+ * topic's table for ev. 1 when it changed something. */
+static int evolve_for(sluice_apply_t *ap, const char *topic, sluice_err_t *err)
+{
+    sluice_target_t target;
+    int rc;
+
+    if (!ap->evolve)
+        return 0;
+    if (sluice_route_target(ap->cfg, topic, &target, err) < 0)
+        return -1;
+    rc = sluice_mirror_evolve(ap->mirror, ap->meta, target.schema, target.table, &ap->ev, err);
+    sluice_target_cleanup(&target);
+    return rc;
+}
+
+/* Decodes every message; for the mirror either folds it (fast) or, once a
+ * custom handler or an unfoldable event shows up, only checks that its table
+ * can take it (ordered: applied at send time). Tables are created or widened
+ * here, before any batch transaction, when schema evolution is on. */
 int sluice_apply_prepare(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n, sluice_err_t *err)
 {
     batch_t *b = &ap->prep;
     size_t i;
+    int evolutions = 0;
 
+restart:
     sluice_apply_discard(ap);
     batch_reset(b, msgs, n, MODE_FAST);
     for (i = 0; i < n; i++) {
@@ -382,25 +420,42 @@ int sluice_apply_prepare(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
         }
         for (k = 0; k < ne; k++) {
             sluice_mirror_table_t *t;
-            int rc;
-            if (!entries[k].is_mirror)
-                goto ordered; /* business logic runs event by event at send time */
-            t = target_for(ap, msg->topic, &e);
-            if (!t) {
-                if (e.cls != SLUICE_ERR_PERMANENT) {
-                    *err = e;
+            const char *stage = "route";
+            int rc = 0;
+            if (!entries[k].is_mirror) {
+                /* business logic runs event by event at send time */
+                if (b->mode == MODE_FAST) {
                     sluice_mirror_discard(ap->mirror);
-                    return -1;
+                    b->mode = MODE_ORDERED;
                 }
-                b->end = i;
-                b->end_err = e;
-                b->end_stage = "route";
-                goto done;
+                continue;
             }
-            rc = sluice_mirror_add(ap->mirror, t, &ap->ev, &e);
-            if (rc > 0)
-                goto ordered; /* cannot fold: apply this batch in order */
-            if (rc < 0) {
+            t = target_for(ap, msg->topic, &e);
+            if (t) {
+                stage = "apply";
+                if (b->mode == MODE_FAST) {
+                    rc = sluice_mirror_add(ap->mirror, t, &ap->ev, &e);
+                    if (rc > 0) { /* cannot fold: apply this batch in order */
+                        sluice_mirror_discard(ap->mirror);
+                        b->mode = MODE_ORDERED;
+                        rc = 0;
+                    }
+                } else {
+                    rc = sluice_mirror_check(ap->mirror, t, &ap->ev, &e);
+                }
+            }
+            if (!t || rc < 0) {
+                if (e.cls == SLUICE_ERR_PERMANENT && ap->evolve) {
+                    sluice_err_t ee;
+                    int ev_rc;
+                    sluice_err_clear(&ee);
+                    sluice_mirror_discard(ap->mirror);
+                    ev_rc = evolve_for(ap, msg->topic, &ee);
+                    if (ev_rc > 0 && ++evolutions < 64)
+                        goto restart; /* the table changed: fold the batch again */
+                    if (ev_rc < 0)
+                        e = ee;
+                }
                 if (e.cls != SLUICE_ERR_PERMANENT) {
                     *err = e;
                     sluice_mirror_discard(ap->mirror);
@@ -408,7 +463,7 @@ int sluice_apply_prepare(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
                 }
                 b->end = i;
                 b->end_err = e;
-                b->end_stage = "apply";
+                b->end_stage = stage;
                 goto done;
             }
         }
@@ -418,11 +473,12 @@ int sluice_apply_prepare(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,
         }
     }
 done:
-    ap->prepared = 1;
-    return 0;
-ordered:
-    sluice_mirror_discard(ap->mirror);
-    batch_reset(b, msgs, n, MODE_ORDERED);
+    if (b->mode == MODE_ORDERED) {
+        /* everything happens at send time, in order (a poison message is
+         * found again there) */
+        sluice_mirror_discard(ap->mirror);
+        batch_reset(b, msgs, n, MODE_ORDERED);
+    }
     ap->prepared = 1;
     return 0;
 }
@@ -494,6 +550,17 @@ static void read_results(sluice_apply_t *ap, size_t upto)
             continue;
         }
         st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK && PQnfields(res) == 1 && PQntuples(res) == 1 &&
+            strcmp(PQfname(res, 0), "sluice_toast_inserts") == 0) {
+            unsigned long n = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+            if (n) {
+                sluice_mirror_count_toast_nulls(ap->mirror, n);
+                sluice_log(SLUICE_LOG_WARN,
+                           "mirror: %lu row(s) inserted with unchanged-TOAST columns set to NULL "
+                           "(the rows did not exist yet; %lu so far)",
+                           n, sluice_mirror_toast_nulls(ap->mirror));
+            }
+        }
         if (st == PGRES_FATAL_ERROR && !rb->failed) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
             sluice_err_t e;
@@ -570,11 +637,16 @@ static int bound_inflight(sluice_apply_t *ap)
     return ap->rb.failed ? -1 : 0;
 }
 
+void sluice_apply_set_ledger(sluice_apply_t *ap, int on)
+{
+    ap->no_ledger = !on;
+}
+
 static int send_ledger_and_commit(sluice_apply_t *ap, batch_t *b)
 {
     size_t i;
 
-    for (i = 0; i < b->nledger; i++) {
+    for (i = 0; i < b->nledger && !ap->no_ledger; i++) {
         lentry_t *e = &b->ledger[i];
         part_t *p = part_find(ap, e->topic, e->partition, 1);
         char held[24], next[24], part[16];
@@ -858,7 +930,7 @@ int sluice_apply_wait(sluice_apply_t *ap, sluice_apply_result_t *res, sluice_err
     rb = ap->rb;
 
     if (!rb.failed) {
-        for (i = 0; i < b->nledger; i++) {
+        for (i = 0; i < b->nledger && !ap->no_ledger; i++) {
             part_t *p = part_find(ap, b->ledger[i].topic, b->ledger[i].partition, 0);
             if (p)
                 p->held = b->ledger[i].next;

@@ -44,6 +44,12 @@ void sluice_cli_set_handlers(const sluice_handler_t *handlers, size_t n)
     run_nhandlers = n;
 }
 
+const struct sluice_handler *sluice_cli_handlers(size_t *n)
+{
+    *n = run_nhandlers;
+    return run_handlers;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;

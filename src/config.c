@@ -69,6 +69,16 @@ const sluice_config_key_t sluice_config_keys[] = {
      1, 600000},
     {"retry.cap_ms", SLUICE_CFG_INT, "5000", 0, NULL, "longest delay between retries (ms)", 1,
      3600000},
+    {"mirror.truncate", SLUICE_CFG_BOOL, "false", 0, NULL,
+     "apply truncate events (op t) by truncating the mirrored table; false: log and skip them", 0, 0},
+    {"mirror.delete_mode", SLUICE_CFG_STRING, "hard", 0, NULL,
+     "hard: DELETE the row; soft: keep it with _sluice_deleted = true", 0, 0},
+    {"mirror.schema_evolution", SLUICE_CFG_STRING, "none", 0, NULL,
+     "none: a missing table or column is an error; basic: create tables, add columns (never drop or narrow)",
+     0, 0},
+    {"mirror.keyless", SLUICE_CFG_STRING, "reject", 0, NULL,
+     "tables without a primary key: reject, or all_columns (match rows on every column of before)", 0,
+     0},
     {"dlq.enabled", SLUICE_CFG_BOOL, "false", 0, "SLUICE_DLQ_ENABLED",
      "dead-letter messages that cannot be applied and go on (false: stop before them)", 0, 0},
     {"dlq.topic", SLUICE_CFG_STRING, NULL, 0, "SLUICE_DLQ_TOPIC",
@@ -95,6 +105,9 @@ static char **string_slot(sluice_config_t *cfg, const char *key)
         {"registry.cert_file", offsetof(sluice_config_t, registry_cert_file)},
         {"registry.key_file", offsetof(sluice_config_t, registry_key_file)},
         {"dlq.topic", offsetof(sluice_config_t, dlq_topic)},
+        {"mirror.delete_mode", offsetof(sluice_config_t, mirror_delete_mode)},
+        {"mirror.schema_evolution", offsetof(sluice_config_t, mirror_schema_evolution)},
+        {"mirror.keyless", offsetof(sluice_config_t, mirror_keyless)},
     };
     size_t i;
 
@@ -229,6 +242,9 @@ void sluice_config_destroy(sluice_config_t *cfg)
     free(cfg->registry_cert_file);
     free(cfg->registry_key_file);
     free(cfg->dlq_topic);
+    free(cfg->mirror_delete_mode);
+    free(cfg->mirror_schema_evolution);
+    free(cfg->mirror_keyless);
     free(cfg->source_path);
     free(cfg);
 }
@@ -330,6 +346,8 @@ static int store_bool(sluice_config_t *cfg, const sluice_config_key_t *k, const 
                               origin);
     if (strcmp(k->key, "dlq.enabled") == 0)
         cfg->dlq_enabled = v;
+    else if (strcmp(k->key, "mirror.truncate") == 0)
+        cfg->mirror_truncate = v;
     return 0;
 }
 
@@ -655,6 +673,25 @@ static int validate(sluice_config_t *cfg, sluice_err_t *err)
                                   cfg->source_path && *cfg->source_path ? cfg->source_path
                                                                         : "the config file",
                                   k->env ? k->env : "the config file");
+    }
+    {
+        static const struct {
+            const char *key;
+            size_t off;
+            const char *allowed[3];
+        } enums[] = {
+            {"mirror.delete_mode", offsetof(sluice_config_t, mirror_delete_mode), {"hard", "soft", NULL}},
+            {"mirror.schema_evolution", offsetof(sluice_config_t, mirror_schema_evolution),
+             {"none", "basic", NULL}},
+            {"mirror.keyless", offsetof(sluice_config_t, mirror_keyless), {"reject", "all_columns", NULL}},
+        };
+        size_t e;
+        for (e = 0; e < sizeof(enums) / sizeof(enums[0]); e++) {
+            const char *v = *(char **)((char *)cfg + enums[e].off);
+            if (strcmp(v, enums[e].allowed[0]) && strcmp(v, enums[e].allowed[1]))
+                return sluice_err_set(err, SLUICE_ERR_FATAL, "config: %s = \"%s\" is not allowed (use %s or %s)",
+                                      enums[e].key, v, enums[e].allowed[0], enums[e].allowed[1]);
+        }
     }
     if (!cfg->mirror_schema || !*cfg->mirror_schema)
         return sluice_err_set(err, SLUICE_ERR_FATAL,

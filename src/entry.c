@@ -18,6 +18,7 @@ static const struct {
     {"decode", sluice_cli_decode, "decode one Debezium message value and print it as JSON"},
     {"connectors", sluice_cli_connectors, "apply manifests to Kafka Connect, show status, restart"},
     {"replay", sluice_cli_replay, "rewind the group (ledger and Kafka) to earliest, latest, a time or an offset"},
+    {"dlq", sluice_cli_dlq, "re-apply dead-lettered messages after a fix (dlq replay)"},
     {"backfill", sluice_cli_backfill, "ask Debezium for an incremental snapshot of a table and follow it"},
 };
 

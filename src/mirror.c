@@ -9,20 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/observe.h"
 #include "sluice/types.h"
 #include "strmap.h"
 
 #define POS_COLUMN "_sluice_pos"
+#define DELETED_COLUMN "_sluice_deleted"
+#define TOAST_COUNT_COLUMN "sluice_toast_inserts"
 
 /* Value slots of a pending row: a text, SQL NULL, or KEEP (the column is not
  * written: unchanged TOAST value, or absent from the event). */
-static const char keep_marker;
+static const char keep_marker, toast_marker;
 #define KEEP (&keep_marker)
+#define TKEEP (&toast_marker) /* kept because the value was the TOAST placeholder */
+#define KEPT(v) ((v) == KEEP || (v) == TKEEP)
 
 typedef struct {
     char op;           /* 'U' upsert, 'D' delete */
+    char toast;        /* an unchanged-TOAST column is kept */
     const char **vals; /* ncols slots (upsert); for deletes only key slots are set */
     const char *pos;   /* "{a,b}" */
+    sluice_pos_t p;    /* the same, to order folded events */
 } row_t;
 
 struct sluice_mirror_table {
@@ -35,6 +42,9 @@ struct sluice_mirror_table {
     size_t npk;
     strmap_t colidx; /* name -> index + 1 */
     int id;          /* for statement signatures */
+
+    int has_deleted;     /* _sluice_deleted exists */
+    int warned_truncate; /* logged once that truncates are skipped */
 
     /* pending rows of the batch being folded */
     strmap_t pending; /* key text -> row index + 1 */
@@ -54,6 +64,8 @@ typedef struct {
 } colval_t;
 
 struct sluice_mirror {
+    sluice_mirror_opts_t opts;
+    unsigned long toast_nulls;
     strmap_t tables; /* "schema\x1ftable" -> sluice_mirror_table_t* */
     strmap_t stmts;  /* signature -> stmt_t* */
     int ntables;
@@ -70,12 +82,14 @@ struct sluice_mirror {
     sluice_buf_t *abufs;
 };
 
-sluice_mirror_t *sluice_mirror_new(void)
+sluice_mirror_t *sluice_mirror_new(const sluice_mirror_opts_t *opts)
 {
     sluice_mirror_t *m = calloc(1, sizeof(*m));
 
     if (!m)
         return NULL;
+    if (opts)
+        m->opts = *opts;
     strmap_init(&m->tables);
     strmap_init(&m->stmts);
     sluice_buf_init(&m->sql);
@@ -166,6 +180,7 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     }
     n = PQntuples(res);
     *has_pos = 0;
+    t->has_deleted = 0;
     t->cols = calloc((size_t)n + 1, sizeof(char *));
     t->types = calloc((size_t)n + 1, sizeof(char *));
     t->is_pk = calloc((size_t)n + 1, sizeof(int));
@@ -179,6 +194,10 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
         const char *name = PQgetvalue(res, i, 0);
         if (strcmp(name, POS_COLUMN) == 0) {
             *has_pos = 1;
+            continue;
+        }
+        if (strcmp(name, DELETED_COLUMN) == 0) {
+            t->has_deleted = 1;
             continue;
         }
         if (strncmp(name, "_sluice_", 8) == 0)
@@ -251,10 +270,11 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
 
     if (load_columns(pg, t, &has_pos, err) < 0)
         goto fail;
-    if (t->npk == 0) {
+    if (t->npk == 0 && !m->opts.keyless_all) {
         sluice_err_set(err, SLUICE_ERR_PERMANENT,
                        "mirror: target table %s has no primary key (add one on the columns of the "
-                       "Debezium record key, e.g. ALTER TABLE %s ADD PRIMARY KEY (id))",
+                       "Debezium record key, e.g. ALTER TABLE %s ADD PRIMARY KEY (id), or set "
+                       "mirror.keyless = all_columns)",
                        t->display, t->qname);
         goto fail;
     }
@@ -269,6 +289,20 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
             sluice_err_prefix(err, "mirror: adding column " POS_COLUMN " to %s", t->display);
             goto fail;
         }
+    }
+    if (m->opts.soft_delete && !t->has_deleted) {
+        sluice_buf_reset(&q);
+        sluice_buf_printf(&q,
+                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " DELETED_COLUMN
+                          " boolean NOT NULL DEFAULT false;"
+                          "COMMENT ON COLUMN %s." DELETED_COLUMN
+                          " IS 'Sluice: the source row was deleted (mirror.delete_mode = soft)'",
+                          t->qname, t->qname);
+        if (sluice_pg_exec(pg, q.data, err) < 0) {
+            sluice_err_prefix(err, "mirror: adding column " DELETED_COLUMN " to %s", t->display);
+            goto fail;
+        }
+        t->has_deleted = 1;
     }
     t->id = m->ntables++;
     if (strmap_put(&m->tables, key.data, key.len, t) < 0) {
@@ -301,19 +335,6 @@ static int ensure_cap(sluice_mirror_t *m, size_t n)
         return -1;
     }
     return 0;
-}
-
-/* Appends a parameter value (text form) to m->vals; offs[i] = (size_t)-1 for NULL. */
-static int add_param(sluice_mirror_t *m, size_t i, const sluice_value_t *v, sluice_err_t *err)
-{
-    if (!v || v->kind == SLUICE_VAL_NULL) {
-        m->offs[i] = (size_t)-1;
-        return 0;
-    }
-    m->offs[i] = m->vals.len;
-    if (sluice_types_pg_text(v, &m->vals, err) < 0)
-        return -1;
-    return sluice_buf_putc(&m->vals, '\0');
 }
 
 static int pos_text(sluice_buf_t *buf, const sluice_pos_t *pos)
@@ -414,19 +435,21 @@ static void conflict_clause(sluice_mirror_t *m, const sluice_mirror_table_t *t, 
         sluice_buf_puts(&m->sql, " = EXCLUDED.");
         sluice_pg_quote_ident(&m->sql, t->cols[c]);
     }
-    sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN " WHERE t." POS_COLUMN
-                               " IS NULL OR t." POS_COLUMN " <= EXCLUDED." POS_COLUMN,
-                      first ? "" : ", ");
+    sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN, first ? "" : ", ");
+    if (t->has_deleted)
+        sluice_buf_puts(&m->sql, ", " DELETED_COLUMN " = false");
+    sluice_buf_puts(&m->sql, " WHERE t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= EXCLUDED." POS_COLUMN);
 }
 
 /* Collects the after row's columns into m->cv (sorted by table column),
- * skipping unchanged-TOAST values. */
+ * skipping unchanged-TOAST values (*toast set when one was skipped). */
 static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, const sluice_event_t *ev,
-                         size_t *nout, sluice_err_t *err)
+                         size_t *nout, int *toast, sluice_err_t *err)
 {
     const sluice_row_t *row = &ev->after;
     size_t i, n = 0, npk = 0;
 
+    *toast = 0;
     if (!row->present)
         return sluice_err_set(err, SLUICE_ERR_PERMANENT,
                               "mirror: %s event for %s has no \"after\" row", sluice_op_name(ev->op),
@@ -438,7 +461,8 @@ static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, con
         if (!idx)
             return sluice_err_set(err, SLUICE_ERR_PERMANENT,
                                   "mirror: column \"%s\" of the event is not in target table %s "
-                                  "(add it: ALTER TABLE %s ADD COLUMN \"%s\" <type>)",
+                                  "(add it: ALTER TABLE %s ADD COLUMN \"%s\" <type>, or set "
+                                  "mirror.schema_evolution = basic)",
                                   row->cols[i].name, t->display, t->qname, row->cols[i].name);
         if (row->cols[i].value.kind == SLUICE_VAL_UNAVAILABLE) {
             if (t->is_pk[idx - 1])
@@ -446,6 +470,7 @@ static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, con
                                       "mirror: primary-key column \"%s\" of %s holds the "
                                       "unavailable-value placeholder",
                                       row->cols[i].name, t->display);
+            *toast = 1;
             continue; /* unchanged TOAST value: keep what the row has */
         }
         m->cv[n].idx = idx - 1;
@@ -463,19 +488,54 @@ static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, con
     return 0;
 }
 
+/* Text of a value for column c of t, in the form that column's type takes. */
+static int value_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c,
+                      const sluice_value_t *v, sluice_buf_t *out, sluice_err_t *err)
+{
+    return sluice_types_pg_text_for(v, t->types[c], (sluice_binary_mode_t)m->opts.binary_mode, out,
+                                    err);
+}
+
+/* Appends a parameter value for column c to m->vals; offs[i] = (size_t)-1 for NULL. */
+static int add_param(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c, size_t i,
+                     const sluice_value_t *v, sluice_err_t *err)
+{
+    if (!v || v->kind == SLUICE_VAL_NULL) {
+        m->offs[i] = (size_t)-1;
+        return 0;
+    }
+    m->offs[i] = m->vals.len;
+    if (value_text(m, t, c, v, &m->vals, err) < 0)
+        return -1;
+    return sluice_buf_putc(&m->vals, '\0');
+}
+
+/* Wraps the statement in m->sql so that it reports how many rows it
+ * inserted (rather than updated): used when unchanged-TOAST columns are left
+ * out, since a fresh row then has them NULL. */
+static void count_inserts(sluice_mirror_t *m)
+{
+    sluice_buf_reset(&m->tmp);
+    sluice_buf_printf(&m->tmp, "WITH ins AS (%s RETURNING (xmax = 0) AS fresh) SELECT count(*) "
+                               "FILTER (WHERE fresh) AS " TOAST_COUNT_COLUMN " FROM ins",
+                      m->sql.data);
+    sluice_buf_reset(&m->sql);
+    sluice_buf_append(&m->sql, m->tmp.data, m->tmp.len);
+}
+
 static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
                        const sluice_event_t *ev, int *nresults, sluice_err_t *err)
 {
     size_t i, n = 0;
     const char *name;
-    int prepared;
+    int prepared, toast;
 
-    if (collect_after(m, t, ev, &n, err) < 0)
+    if (collect_after(m, t, ev, &n, &toast, err) < 0)
         return -1;
 
     /* signature: table id, op class, column indexes */
     sluice_buf_reset(&m->sig);
-    sluice_buf_printf(&m->sig, "U%d", t->id);
+    sluice_buf_printf(&m->sig, "U%d%s", t->id, toast ? "T" : "");
     for (i = 0; i < n; i++)
         sluice_buf_printf(&m->sig, ",%zu", m->cv[i].idx);
 
@@ -491,12 +551,14 @@ static int send_upsert(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
             sluice_buf_printf(&m->sql, "%s$%zu", i ? ", " : "", i + 1);
         sluice_buf_puts(&m->sql, ")");
         conflict_clause(m, t, &m->cv[0].idx, n, sizeof(colval_t));
+        if (toast)
+            count_inserts(m);
     }
     /* values first: a value that cannot be formatted must fail before
      * anything is queued on the connection */
     sluice_buf_reset(&m->vals);
     for (i = 0; i < n; i++)
-        if (add_param(m, i, m->cv[i].v, err) < 0)
+        if (add_param(m, t, m->cv[i].idx, i, m->cv[i].v, err) < 0)
             return -1;
     if (add_pos_param(m, n, &ev->pos) < 0)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
@@ -550,12 +612,23 @@ static int collect_key(sluice_mirror_t *m, const sluice_mirror_table_t *t, const
     return 0;
 }
 
+/* "DELETE FROM t" or, with soft deletes, "UPDATE t SET _sluice_deleted". */
+static void delete_head(sluice_mirror_t *m, const sluice_mirror_table_t *t, const char *pos_expr)
+{
+    if (t->has_deleted && m->opts.soft_delete)
+        sluice_buf_printf(&m->sql, "UPDATE %s AS t SET " DELETED_COLUMN " = true, " POS_COLUMN " = %s",
+                          t->qname, pos_expr);
+    else
+        sluice_buf_printf(&m->sql, "DELETE FROM %s AS t", t->qname);
+}
+
 static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
                        const sluice_event_t *ev, int *nresults, sluice_err_t *err)
 {
     size_t k, n = 0;
     const char *name;
     int prepared;
+    char pos_expr[16];
 
     if (collect_key(m, t, ev, &n, err) < 0)
         return -1;
@@ -563,16 +636,23 @@ static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     sluice_buf_printf(&m->sig, "D%d", t->id);
     if (!have_statement(m)) {
         sluice_buf_reset(&m->sql);
-        sluice_buf_printf(&m->sql, "DELETE FROM %s AS t WHERE ", t->qname);
+        snprintf(pos_expr, sizeof(pos_expr), "$%zu", n + 1);
+        delete_head(m, t, pos_expr);
+        sluice_buf_puts(&m->sql, " WHERE ");
         for (k = 0; k < n; k++) {
             sluice_pg_quote_ident(&m->sql, t->cols[m->cv[k].idx]);
             sluice_buf_printf(&m->sql, " = $%zu AND ", k + 1);
         }
-        sluice_buf_printf(&m->sql, "(t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= $%zu)", n + 1);
+        /* a delete without a position (a tombstone standing for a delete)
+         * cannot be ordered against the row: it applies */
+        sluice_buf_printf(&m->sql,
+                          "($%zu::bigint[] IS NULL OR t." POS_COLUMN " IS NULL OR t." POS_COLUMN
+                          " <= $%zu)",
+                          n + 1, n + 1);
     }
     sluice_buf_reset(&m->vals);
     for (k = 0; k < n; k++)
-        if (add_param(m, k, m->cv[k].v, err) < 0)
+        if (add_param(m, t, m->cv[k].idx, k, m->cv[k].v, err) < 0)
             return -1;
     if (add_pos_param(m, n, &ev->pos) < 0)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
@@ -586,6 +666,94 @@ static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     return 0;
 }
 
+/* Tables without a primary key (mirror.keyless = all_columns): inserts are
+ * plain inserts; updates and deletes find one row equal, column for column,
+ * to the before image, which must therefore be complete (REPLICA IDENTITY
+ * FULL). There is no position guard without a key. */
+static int send_keyless(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                        const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    const sluice_row_t *before = &ev->before;
+    size_t i, n = 0, p = 0;
+    int toast = 0;
+
+    sluice_buf_reset(&m->sql);
+    sluice_buf_reset(&m->vals);
+    if (ev->op != SLUICE_OP_DELETE && collect_after(m, t, ev, &n, &toast, err) < 0)
+        return -1;
+    if (ensure_cap(m, n + (before->present ? before->ncols : 0) + 2) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (i = 0; i < n; i++)
+        if (add_param(m, t, m->cv[i].idx, p++, m->cv[i].v, err) < 0)
+            return -1;
+    if (ev->op == SLUICE_OP_CREATE || ev->op == SLUICE_OP_READ) {
+        sluice_buf_printf(&m->sql, "INSERT INTO %s (", t->qname);
+        for (i = 0; i < n; i++) {
+            if (i)
+                sluice_buf_puts(&m->sql, ", ");
+            sluice_pg_quote_ident(&m->sql, t->cols[m->cv[i].idx]);
+        }
+        sluice_buf_puts(&m->sql, ") VALUES (");
+        for (i = 0; i < n; i++)
+            sluice_buf_printf(&m->sql, "%s$%zu", i ? ", " : "", i + 1);
+        sluice_buf_puts(&m->sql, ")");
+    } else {
+        if (!before->present || before->ncols < t->ncols)
+            return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                                  "mirror: %s on %s, a table without a primary key, needs the full "
+                                  "\"before\" row (set REPLICA IDENTITY FULL on the source table)",
+                                  sluice_op_name(ev->op), t->display);
+        if (ev->op == SLUICE_OP_UPDATE) {
+            sluice_buf_printf(&m->sql, "UPDATE %s SET ", t->qname);
+            for (i = 0; i < n; i++) {
+                if (i)
+                    sluice_buf_puts(&m->sql, ", ");
+                sluice_pg_quote_ident(&m->sql, t->cols[m->cv[i].idx]);
+                sluice_buf_printf(&m->sql, " = $%zu", i + 1);
+            }
+        } else {
+            sluice_buf_printf(&m->sql, "DELETE FROM %s", t->qname);
+        }
+        sluice_buf_printf(&m->sql, " WHERE ctid = (SELECT ctid FROM %s WHERE true", t->qname);
+        for (i = 0; i < before->ncols; i++) {
+            const sluice_column_t *c = &before->cols[i];
+            size_t idx = (size_t)strmap_get(&t->colidx, c->name, strlen(c->name));
+            if (!idx || c->value.kind == SLUICE_VAL_UNAVAILABLE)
+                continue;
+            sluice_buf_puts(&m->sql, " AND ");
+            sluice_pg_quote_ident(&m->sql, c->name);
+            sluice_buf_printf(&m->sql, " IS NOT DISTINCT FROM $%zu::%s", p + 1, t->types[idx - 1]);
+            if (add_param(m, t, idx - 1, p++, &c->value, err) < 0)
+                return -1;
+        }
+        sluice_buf_puts(&m->sql, " LIMIT 1)");
+    }
+    finish_params(m, p);
+    if (!PQsendQueryParams(pg->conn, m->sql.data, (int)p, NULL, m->params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: sending a change to a keyless table", err);
+    *nresults = 1;
+    return 0;
+}
+
+static int send_truncate(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                         int *nresults, sluice_err_t *err)
+{
+    if (!m->opts.truncate) {
+        if (!t->warned_truncate)
+            sluice_log(SLUICE_LOG_WARN, "mirror: a truncate of %s was not applied (set "
+                                        "mirror.truncate = true to apply truncates)",
+                       t->display);
+        t->warned_truncate = 1;
+        return 0;
+    }
+    sluice_buf_reset(&m->sql);
+    sluice_buf_printf(&m->sql, "TRUNCATE TABLE %s", t->qname);
+    if (!PQsendQueryParams(pg->conn, m->sql.data, 0, NULL, NULL, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: sending a truncate", err);
+    *nresults = 1;
+    return 0;
+}
+
 int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
                        const sluice_event_t *ev, int *nresults, sluice_err_t *err)
 {
@@ -594,20 +762,37 @@ int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     case SLUICE_OP_CREATE:
     case SLUICE_OP_READ:
     case SLUICE_OP_UPDATE:
+        if (t->npk == 0)
+            return send_keyless(m, pg, t, ev, nresults, err);
         return send_upsert(m, pg, t, ev, nresults, err);
     case SLUICE_OP_DELETE:
+        if (t->npk == 0)
+            return send_keyless(m, pg, t, ev, nresults, err);
         return send_delete(m, pg, t, ev, nresults, err);
+    case SLUICE_OP_TRUNCATE:
+        return send_truncate(m, pg, t, nresults, err);
     default:
         return 0;
     }
 }
 
+unsigned long sluice_mirror_toast_nulls(const sluice_mirror_t *m)
+{
+    return m->toast_nulls;
+}
+
+void sluice_mirror_count_toast_nulls(sluice_mirror_t *m, unsigned long n)
+{
+    m->toast_nulls += n;
+}
+
 /* ---- batched: fold per key, flush as multi-row statements ---------------- */
 
-static char *arena_text(sluice_mirror_t *m, const sluice_value_t *v, sluice_err_t *err)
+static char *arena_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c,
+                        const sluice_value_t *v, sluice_err_t *err)
 {
     sluice_buf_reset(&m->tmp);
-    if (sluice_types_pg_text(v, &m->tmp, err) < 0)
+    if (value_text(m, t, c, v, &m->tmp, err) < 0)
         return NULL;
     return sluice_arena_strndup(&m->arena, m->tmp.data ? m->tmp.data : "", m->tmp.len);
 }
@@ -625,7 +810,7 @@ static int key_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t n
             return sluice_err_set(err, SLUICE_ERR_PERMANENT,
                                   "mirror: primary-key column \"%s\" of %s is null",
                                   t->cols[m->cv[i].idx], t->display);
-        if (sluice_types_pg_text(m->cv[i].v, &m->key, err) < 0)
+        if (value_text(m, t, m->cv[i].idx, m->cv[i].v, &m->key, err) < 0)
             return -1;
         sluice_buf_putc(&m->key, '\x1f');
     }
@@ -667,7 +852,7 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
                       sluice_err_t *err)
 {
     size_t i, n = 0;
-    int existed;
+    int existed, toast = 0;
     row_t *r;
     const char **vals;
     char *pos;
@@ -678,15 +863,17 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
     case SLUICE_OP_UPDATE:
     case SLUICE_OP_DELETE:
         break;
+    case SLUICE_OP_TRUNCATE:
+        return 1; /* applies to everything folded before it: in order */
     default:
         return 0; /* nothing for the mirror */
     }
-    if (ev->pos.n == 0)
-        return 1; /* no position: the guard needs the row's own, one by one */
+    if (ev->pos.n == 0 || t->npk == 0)
+        return 1; /* no position (the guard needs the row's own) or no key: one by one */
     if (ev->op == SLUICE_OP_DELETE) {
         if (collect_key(m, t, ev, &n, err) < 0 || key_text(m, t, n, err) < 0)
             return -1;
-    } else if (collect_after(m, t, ev, &n, err) < 0 || key_text(m, t, n, err) < 0) {
+    } else if (collect_after(m, t, ev, &n, &toast, err) < 0 || key_text(m, t, n, err) < 0) {
         return -1;
     }
     sluice_buf_reset(&m->tmp);
@@ -701,16 +888,29 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
         const sluice_value_t *v = m->cv[i].v;
         if (v->kind == SLUICE_VAL_NULL)
             vals[m->cv[i].idx] = NULL;
-        else if (!(vals[m->cv[i].idx] = arena_text(m, v, err)))
+        else if (!(vals[m->cv[i].idx] = arena_text(m, t, m->cv[i].idx, v, err)))
             return err->cls ? -1 : sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    }
+    if (toast) {
+        for (i = 0; i < ev->after.ncols; i++) {
+            const sluice_column_t *c = &ev->after.cols[i];
+            size_t idx = (size_t)strmap_get(&t->colidx, c->name, strlen(c->name));
+            if (idx && c->value.kind == SLUICE_VAL_UNAVAILABLE)
+                vals[idx - 1] = TKEEP;
+        }
     }
 
     r = row_for(m, t, &existed);
     if (!r)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    if (existed && sluice_pos_cmp(&ev->pos, &r->p) < 0)
+        return 0; /* older than what the key already holds: the guard would skip it too */
+    if (existed && ev->op == SLUICE_OP_DELETE && r->op == 'U' && t->has_deleted &&
+        m->opts.soft_delete)
+        return 1; /* a soft delete keeps the row: it must be written first */
     if (existed && ev->op != SLUICE_OP_DELETE) {
         for (i = 0; i < t->ncols; i++) {
-            if (vals[i] != KEEP)
+            if (!KEPT(vals[i]))
                 continue;
             if (r->op == 'D') {
                 /* deleted earlier in this batch, so the upsert inserts and the
@@ -718,11 +918,17 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
                  * rows folded so far first, then this one */
                 return 1;
             }
-            vals[i] = r->vals[i]; /* the newer unchanged value is the older known one */
+            if (!KEPT(r->vals[i]) || vals[i] == KEEP)
+                vals[i] = r->vals[i]; /* the newer unchanged value is the older known one */
         }
     }
     r->op = ev->op == SLUICE_OP_DELETE ? 'D' : 'U';
+    r->toast = 0;
+    for (i = 0; i < t->ncols && r->op == 'U'; i++)
+        if (vals[i] == TKEEP)
+            r->toast = 1;
     r->pos = pos;
+    r->p = ev->pos;
     memcpy(r->vals, vals, t->ncols * sizeof(*vals));
     return 0;
 }
@@ -765,7 +971,7 @@ static int ensure_arrays(sluice_mirror_t *m, size_t n)
 
 /* Sends the rows of t with this op and this set of written columns. */
 static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, char op,
-                       const unsigned char *mask, int *nresults, sluice_err_t *err)
+                       int toast, const unsigned char *mask, int *nresults, sluice_err_t *err)
 {
     size_t i, k, ncol = 0, r;
     const char *name;
@@ -781,19 +987,19 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     }
     for (r = 0; r < t->nrows; r++) {
         row_t *row = &t->rows[r];
-        if (row->op != op)
+        if (row->op != op || row->toast != toast)
             continue;
         for (k = 0, i = 0; k < t->ncols; k++) {
             if (!mask[k])
                 continue;
-            if (row->vals[k] == KEEP) /* a different column set */
+            if (KEPT(row->vals[k])) /* a different column set */
                 break;
             i++;
         }
         if (k < t->ncols)
             continue;
         for (k = 0; k < t->ncols; k++)
-            if (!mask[k] && row->vals[k] != KEEP)
+            if (!mask[k] && !KEPT(row->vals[k]))
                 break;
         if (k < t->ncols)
             continue;
@@ -810,7 +1016,7 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     }
 
     sluice_buf_reset(&m->sig);
-    sluice_buf_printf(&m->sig, "B%c%d:", op, t->id);
+    sluice_buf_printf(&m->sig, "B%c%d%s:", op, t->id, toast ? "T" : "");
     for (k = 0; k < t->ncols; k++)
         sluice_buf_putc(&m->sig, mask[k] ? '1' : '0');
     if (!have_statement(m)) {
@@ -839,8 +1045,11 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
             sluice_buf_puts(&m->sql, "p)");
             conflict_clause(m, t, idx, ncol, sizeof(size_t));
             free(idx);
+            if (toast)
+                count_inserts(m);
         } else {
-            sluice_buf_printf(&m->sql, "DELETE FROM %s AS t USING unnest(", t->qname);
+            delete_head(m, t, "u.p::bigint[]");
+            sluice_buf_puts(&m->sql, t->has_deleted && m->opts.soft_delete ? " FROM unnest(" : " USING unnest(");
             for (i = 0; i <= ncol; i++)
                 sluice_buf_printf(&m->sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
             sluice_buf_puts(&m->sql, ") AS u(");
@@ -891,8 +1100,8 @@ static int flush_table(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         if (!row->op)
             continue;
         for (k = 0; k < t->ncols; k++)
-            mask[k] = row->op == 'D' ? (unsigned char)t->is_pk[k] : row->vals[k] != KEEP;
-        rc = flush_group(m, pg, t, row->op, mask, nresults, err);
+            mask[k] = row->op == 'D' ? (unsigned char)t->is_pk[k] : !KEPT(row->vals[k]);
+        rc = flush_group(m, pg, t, row->op, row->toast, mask, nresults, err);
     }
     free(mask);
     table_clear(t);
@@ -927,4 +1136,219 @@ void sluice_mirror_discard(sluice_mirror_t *m)
     }
     m->dirty = NULL;
     sluice_arena_reset(&m->arena);
+}
+
+int sluice_mirror_check(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice_event_t *ev,
+                        sluice_err_t *err)
+{
+    size_t n;
+    int toast;
+
+    switch (ev->op) {
+    case SLUICE_OP_CREATE:
+    case SLUICE_OP_READ:
+    case SLUICE_OP_UPDATE:
+        if (t->npk == 0 && ev->after.present)
+            return 0; /* keyless: checked when applied */
+        return collect_after(m, t, ev, &n, &toast, err);
+    case SLUICE_OP_DELETE:
+        return t->npk == 0 ? 0 : collect_key(m, t, ev, &n, err);
+    default:
+        return 0;
+    }
+}
+
+/* ---- schema evolution ----------------------------------------------------------- */
+
+/* The row whose columns describe the table: after, else before, else key. */
+static const sluice_row_t *shape_row(const sluice_event_t *ev)
+{
+    if (ev->after.present && ev->after.ncols)
+        return &ev->after;
+    if (ev->before.present && ev->before.ncols)
+        return &ev->before;
+    return ev->key.present ? &ev->key : NULL;
+}
+
+static int column_type(const sluice_mirror_table_t *t, const char *display, const sluice_column_t *c,
+                       sluice_err_t *err)
+{
+    (void)t;
+    if (!c->type || !c->type->pg_type || !*c->type->pg_type)
+        return sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                              "mirror: cannot add column \"%s\" to %s: the event carries no schema "
+                              "to take its type from (enable schemas on the converter, or add the "
+                              "column by hand)",
+                              c->name, display);
+    return 0;
+}
+
+static void reload_free(sluice_mirror_table_t *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->ncols; i++) {
+        free(t->cols[i]);
+        free(t->types[i]);
+    }
+    free(t->cols);
+    free(t->types);
+    free(t->is_pk);
+    t->cols = NULL;
+    t->types = NULL;
+    t->is_pk = NULL;
+    t->ncols = t->npk = 0;
+    strmap_cleanup(&t->colidx, NULL);
+    strmap_init(&t->colidx);
+}
+
+int sluice_mirror_evolve(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema, const char *table,
+                         const sluice_event_t *ev, sluice_err_t *err)
+{
+    const sluice_row_t *row = shape_row(ev);
+    sluice_buf_t key, q;
+    sluice_mirror_table_t *t;
+    PGresult *res;
+    const char *params[1];
+    size_t i, nkey = 0;
+    int exists, changed = 0, has_pos;
+    char display[512];
+
+    if (!m->opts.evolve || !row)
+        return 0;
+    snprintf(display, sizeof(display), "%s.%s", schema, table);
+    sluice_buf_init(&key);
+    sluice_buf_init(&q);
+    sluice_pg_quote_ident(&q, schema);
+    sluice_buf_putc(&q, '.');
+    sluice_pg_quote_ident(&q, table);
+    params[0] = q.data;
+    res = PQexecParams(pg->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        sluice_pg_result_err(pg, res, "mirror: looking up the target table", err);
+        PQclear(res);
+        changed = -1;
+        goto out;
+    }
+    exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+
+    if (!exists) {
+        /* CREATE TABLE from the event's schema: every column nullable except
+         * the key, the key from the key schema */
+        sluice_buf_t ddl;
+        sluice_buf_init(&ddl);
+        sluice_buf_puts(&ddl, "CREATE SCHEMA IF NOT EXISTS ");
+        sluice_pg_quote_ident(&ddl, schema);
+        sluice_buf_printf(&ddl, "; CREATE TABLE IF NOT EXISTS %s (", q.data);
+        for (i = 0; i < row->ncols; i++) {
+            const sluice_column_t *c = &row->cols[i];
+            if (column_type(NULL, display, c, err) < 0) {
+                sluice_buf_cleanup(&ddl);
+                changed = -1;
+                goto out;
+            }
+            if (i)
+                sluice_buf_puts(&ddl, ", ");
+            sluice_pg_quote_ident(&ddl, c->name);
+            sluice_buf_printf(&ddl, " %s", c->type->pg_type);
+            if (c->key)
+                nkey++;
+        }
+        if (!nkey && ev->key.present) {
+            /* the key row names the key columns even without key flags */
+            for (i = 0; i < ev->key.ncols; i++)
+                if (sluice_row_get(row, ev->key.cols[i].name))
+                    nkey++;
+        }
+        if (nkey) {
+            size_t w = 0;
+            sluice_buf_puts(&ddl, ", PRIMARY KEY (");
+            for (i = 0; i < row->ncols; i++) {
+                const sluice_column_t *c = &row->cols[i];
+                if (!(c->key || (ev->key.present && sluice_row_get(&ev->key, c->name))))
+                    continue;
+                if (w++)
+                    sluice_buf_puts(&ddl, ", ");
+                sluice_pg_quote_ident(&ddl, c->name);
+            }
+            sluice_buf_putc(&ddl, ')');
+        } else if (!m->opts.keyless_all) {
+            sluice_buf_cleanup(&ddl);
+            sluice_err_set(err, SLUICE_ERR_PERMANENT,
+                           "mirror: cannot create %s: the events carry no key (set "
+                           "mirror.keyless = all_columns, or create the table with a primary key)",
+                           display);
+            changed = -1;
+            goto out;
+        }
+        sluice_buf_puts(&ddl, ")");
+        if (sluice_pg_exec(pg, ddl.data, err) < 0) {
+            sluice_err_prefix(err, "mirror: creating %s", display);
+            if (err->cls == SLUICE_ERR_PERMANENT)
+                err->cls = SLUICE_ERR_FATAL;
+            sluice_buf_cleanup(&ddl);
+            changed = -1;
+            goto out;
+        }
+        sluice_log(SLUICE_LOG_INFO, "mirror: created table %s from the event schema", display);
+        sluice_buf_cleanup(&ddl);
+        changed = 1;
+        goto out;
+    }
+
+    /* existing table: add the columns it lacks (never drop or narrow) */
+    sluice_buf_printf(&key, "%s\x1f%s", schema, table);
+    t = strmap_get(&m->tables, key.data, key.len);
+    for (i = 0; i < row->ncols; i++) {
+        const sluice_column_t *c = &row->cols[i];
+        sluice_buf_t ddl;
+        if (t && strmap_get(&t->colidx, c->name, strlen(c->name)))
+            continue;
+        if (!t) {
+            /* not loaded yet: ask the catalog */
+            const char *p2[2] = {q.data, c->name};
+            int found;
+            res = PQexecParams(pg->conn,
+                               "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+                               "attname = $2 AND NOT attisdropped",
+                               2, NULL, p2, NULL, NULL, 0);
+            found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+            PQclear(res);
+            if (found)
+                continue;
+        }
+        if (column_type(t, display, c, err) < 0) {
+            changed = -1;
+            goto out;
+        }
+        sluice_buf_init(&ddl);
+        sluice_buf_printf(&ddl, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS ", q.data);
+        sluice_pg_quote_ident(&ddl, c->name);
+        sluice_buf_printf(&ddl, " %s", c->type->pg_type);
+        if (sluice_pg_exec(pg, ddl.data, err) < 0) {
+            sluice_err_prefix(err, "mirror: adding column \"%s\" to %s", c->name, display);
+            if (err->cls == SLUICE_ERR_PERMANENT)
+                err->cls = SLUICE_ERR_FATAL;
+            sluice_buf_cleanup(&ddl);
+            changed = -1;
+            goto out;
+        }
+        sluice_log(SLUICE_LOG_INFO, "mirror: added column \"%s\" %s to %s", c->name, c->type->pg_type,
+                   display);
+        sluice_buf_cleanup(&ddl);
+        changed = 1;
+    }
+    if (changed > 0 && t) {
+        /* new columns come after the old ones: statement shapes stay valid */
+        reload_free(t);
+        if (load_columns(pg, t, &has_pos, err) < 0) {
+            changed = -1;
+            goto out;
+        }
+    }
+out:
+    sluice_buf_cleanup(&key);
+    sluice_buf_cleanup(&q);
+    return changed;
 }

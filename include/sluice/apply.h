@@ -84,6 +84,10 @@ int sluice_apply_send(sluice_apply_t *ap, sluice_err_t *err);
  * one message is at fault. */
 int sluice_apply_wait(sluice_apply_t *ap, sluice_apply_result_t *res, sluice_err_t *err);
 
+/* Off: batches leave the ledger alone (re-applying dead-lettered messages,
+ * whose source offsets the ledger has already passed). On by default. */
+void sluice_apply_set_ledger(sluice_apply_t *ap, int on);
+
 /* Moves a partition's ledger past msg (dead-lettered) in its own
  * transaction: 0, -1 with err, or SLUICE_APPLY_MOVED. No batch may be in
  * flight. */

@@ -25,5 +25,8 @@ const char *sluice_version(void);
 #include <stddef.h>
 struct sluice_handler;
 void sluice_cli_set_handlers(const struct sluice_handler *handlers, size_t n);
+const struct sluice_handler *sluice_cli_handlers(size_t *n);
+
+int sluice_cli_dlq(int argc, char **argv);
 
 #endif

@@ -46,6 +46,11 @@ typedef struct {
     long retry_base_ms;        /* retry.base_ms */
     long retry_cap_ms;         /* retry.cap_ms */
 
+    int mirror_truncate;          /* mirror.truncate: apply 't' events */
+    char *mirror_delete_mode;     /* mirror.delete_mode: hard | soft */
+    char *mirror_schema_evolution; /* mirror.schema_evolution: none | basic */
+    char *mirror_keyless;         /* mirror.keyless: reject | all_columns */
+
     int dlq_enabled;  /* dlq.enabled */
     char *dlq_topic;  /* dlq.topic: NULL = "<source topic>.dlq" */
 

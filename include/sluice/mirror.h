@@ -12,9 +12,14 @@
  *  - precise: sluice_mirror_send() queues the statements of one event, so a
  *    failing statement points at its message.
  *
- * Bookkeeping column added to every target table by Sluice itself:
- *   _sluice_pos bigint[]  source position of the event the row reflects
- *                         (see sluice_pos_t); NULL when unknown. */
+ * Bookkeeping columns added to target tables by Sluice itself:
+ *   _sluice_pos bigint[]      source position of the event the row reflects
+ *                             (see sluice_pos_t); NULL when unknown
+ *   _sluice_deleted boolean   with mirror.delete_mode = soft: the row was
+ *                             deleted at _sluice_pos
+ *
+ * Inserts that leave unchanged-TOAST columns NULL (the row did not exist
+ * yet) are counted: sluice_mirror_toast_nulls(). */
 #ifndef SLUICE_MIRROR_H
 #define SLUICE_MIRROR_H
 
@@ -25,7 +30,17 @@
 typedef struct sluice_mirror sluice_mirror_t;
 typedef struct sluice_mirror_table sluice_mirror_table_t;
 
-sluice_mirror_t *sluice_mirror_new(void);
+typedef struct {
+    int truncate;        /* mirror.truncate: apply op 't' */
+    int soft_delete;     /* mirror.delete_mode = soft */
+    int evolve;          /* mirror.schema_evolution = basic */
+    int keyless_all;     /* mirror.keyless = all_columns */
+    int binary_mode;     /* sluice_binary_mode_t of the connector */
+} sluice_mirror_opts_t;
+
+/* opts may be NULL (defaults: no truncate, hard deletes, no evolution,
+ * keyless tables rejected). */
+sluice_mirror_t *sluice_mirror_new(const sluice_mirror_opts_t *opts);
 void sluice_mirror_destroy(sluice_mirror_t *m);
 
 /* Looks the target table up (cached after the first call): its columns, their
@@ -37,6 +52,25 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
                                            const char *table, sluice_err_t *err);
 
 const char *sluice_mirror_table_name(const sluice_mirror_table_t *t);
+
+/* With mirror.schema_evolution = basic: creates t's table, or adds the
+ * event's columns it lacks, from the event's schema (column types from the
+ * type table; the key from the key schema). Returns 1 when it changed the
+ * table (the caller must fold the batch again), 0 when nothing was needed, -1
+ * with a permanent error when the table cannot take the event (evolution
+ * off, or no schema to derive types from). Runs DDL on pg: no batch
+ * transaction may be open on another connection that touched the table. */
+int sluice_mirror_evolve(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema, const char *table,
+                         const sluice_event_t *ev, sluice_err_t *err);
+
+/* Checks that ev fits t (columns, key) without folding it: the same
+ * permanent errors as sluice_mirror_add. */
+int sluice_mirror_check(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice_event_t *ev,
+                        sluice_err_t *err);
+
+/* Rows inserted with unchanged-TOAST columns left NULL, since start. */
+unsigned long sluice_mirror_toast_nulls(const sluice_mirror_t *m);
+void sluice_mirror_count_toast_nulls(sluice_mirror_t *m, unsigned long n);
 
 /* Precise: queues the statements that apply ev to t on pg's connection (in
  * pipeline mode, inside the batch transaction). *nresults = results the

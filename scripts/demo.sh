@@ -5,7 +5,18 @@
 # table with embedded schemas, a MySQL connector's customers table without),
 # runs `sluice run --exit-at-end`, and prints the mirrored tables and the
 # ledger. Everything it starts is stopped and removed on exit.
+#
+#   scripts/demo.sh          JSON, as Kafka Connect's JsonConverter writes it
+#   scripts/demo.sh --avro   the same events as Confluent-framed Avro, with a
+#                            local schema registry serving schemas/*.avsc
 set -euo pipefail
+
+avro=0
+case "${1:-}" in
+    --avro) avro=1 ;;
+    "") ;;
+    *) echo "usage: scripts/demo.sh [--avro]" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SLUICE_BUILD_DIR:-$root/build}
@@ -17,8 +28,10 @@ cmake --build "$build" -j"$(nproc)" >/dev/null
 work=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 chmod 755 "$work"
 broker_pid=""
+registry_pid=""
 cleanup() {
     [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
     "$root/scripts/pgtmp.sh" stop "$work/pg" || true
     rm -rf "$work"
 }
@@ -39,14 +52,42 @@ for _ in $(seq 100); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
 bootstrap=$(head -1 "$work/broker.out")
 [ -n "$bootstrap" ] || { cat "$work/broker.err" >&2; exit 1; }
 
-echo "== producing real Debezium events to $bootstrap"
 fixtures=$root/tests/fixtures/debezium
-python3 "$root/scripts/keyed_stream.py" "$fixtures/flink-postgres-products-schema-include.jsonl" id \
-    --with-schema >"$work/products.tsv"
-python3 "$root/scripts/keyed_stream.py" "$fixtures/risingwave-mysql-customers-schema-exclude.jsonl" id \
-    >"$work/customers.tsv"
-"$build/tests/tools/sluice-kafkatool" produce -b "$bootstrap" -t "$products" "$work/products.tsv"
-"$build/tests/tools/sluice-kafkatool" produce -b "$bootstrap" -t "$customers" "$work/customers.tsv"
+format_json='"format": {"key": "json", "value": "json"}'
+if [ "$avro" = 1 ]; then
+    echo "== starting a local schema registry with schemas/*.avsc"
+    mkdir -p "$work/registry"
+    cp "$root/schemas/$products-value.avsc" "$work/registry/11.avsc"
+    cp "$root/schemas/$products-key.avsc" "$work/registry/12.avsc"
+    cp "$root/schemas/$customers-value.avsc" "$work/registry/21.avsc"
+    cp "$root/schemas/$customers-key.avsc" "$work/registry/22.avsc"
+    python3 "$root/tests/tools/registry_server.py" --dir "$work/registry" \
+        --port-file "$work/registry.port" >"$work/registry.out" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 100); do [ -s "$work/registry.port" ] && break; sleep 0.1; done
+    registry_url="http://127.0.0.1:$(head -1 "$work/registry.port")"
+    format_json='"format": {"key": "avro", "value": "avro"}, "registry": {"url": "'"$registry_url"'"}'
+
+    echo "== producing real Debezium events, Avro-encoded, to $bootstrap"
+    python3 "$root/scripts/avro_json.py" "$fixtures/flink-postgres-products-schema-exclude.jsonl" \
+        "$root/schemas/$products-key.avsc" "$root/schemas/$products-value.avsc" >"$work/products.avro.tsv"
+    python3 "$root/scripts/avro_json.py" "$fixtures/risingwave-mysql-customers-schema-exclude.jsonl" \
+        "$root/schemas/$customers-key.avsc" "$root/schemas/$customers-value.avsc" >"$work/customers.avro.tsv"
+    "$build/tests/tools/sluice-avro-produce" -b "$bootstrap" -t "$products" \
+        --value-schema "$root/schemas/$products-value.avsc" --value-id 11 \
+        --key-schema "$root/schemas/$products-key.avsc" --key-id 12 "$work/products.avro.tsv"
+    "$build/tests/tools/sluice-avro-produce" -b "$bootstrap" -t "$customers" \
+        --value-schema "$root/schemas/$customers-value.avsc" --value-id 21 \
+        --key-schema "$root/schemas/$customers-key.avsc" --key-id 22 "$work/customers.avro.tsv"
+else
+    echo "== producing real Debezium events to $bootstrap"
+    python3 "$root/scripts/keyed_stream.py" "$fixtures/flink-postgres-products-schema-include.jsonl" id \
+        --with-schema >"$work/products.tsv"
+    python3 "$root/scripts/keyed_stream.py" "$fixtures/risingwave-mysql-customers-schema-exclude.jsonl" id \
+        >"$work/customers.tsv"
+    "$build/tests/tools/sluice-kafkatool" produce -b "$bootstrap" -t "$products" "$work/products.tsv"
+    "$build/tests/tools/sluice-kafkatool" produce -b "$bootstrap" -t "$customers" "$work/customers.tsv"
+fi
 
 cat >"$work/sluice.json" <<JSON
 {
@@ -54,6 +95,7 @@ cat >"$work/sluice.json" <<JSON
   "postgres": {"conninfo": "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE"},
   "topics": ["$products", "$customers"],
   "mirror": {"schema": "inventory"},
+  $format_json,
   "batch": {"max_events": 1000, "max_ms": 100}
 }
 JSON

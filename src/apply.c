@@ -418,6 +418,8 @@ restart:
             sluice_mirror_discard(ap->mirror);
             return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
         }
+        if (sluice_config_topic_excluded(ap->cfg, msg->topic))
+            ne = 0; /* a table the connector's exclude lists leave out: offsets only */
         for (k = 0; k < ne; k++) {
             sluice_mirror_table_t *t;
             const char *stage = "route";
@@ -697,6 +699,8 @@ static int run_event(sluice_apply_t *ap, batch_t *b, size_t i)
         rb_fail(&ap->rb, (size_t)-1, -1, &e);
         return -1;
     }
+    if (sluice_config_topic_excluded(ap->cfg, msg->topic))
+        ne = 0;
     for (k = 0; k < ne; k++) {
         if (entries[k].is_mirror) {
             sluice_mirror_table_t *t = target_for(ap, msg->topic, &e);

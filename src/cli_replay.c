@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_int.h"
 #include "sluice/config.h"
@@ -67,6 +69,8 @@ rd_kafka_t *sluice_cli_kafka_new(const sluice_config_t *cfg, rd_kafka_type_t typ
             return NULL;
         }
     }
+    /* A temporary member (replay's commit) must speak the group's protocol:
+     * the workers' cooperative-sticky unless the config says otherwise. */
     if (type == RD_KAFKA_CONSUMER &&
         (rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) ||
          rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) ||
@@ -319,19 +323,33 @@ static int64_t parse_time(const char *s)
 
 typedef enum { TO_EARLIEST, TO_LATEST, TO_TIME, TO_OFFSET } to_kind_t;
 
+/* A client whose DescribeGroups request was refused as unsupported cannot be
+ * destroyed with librdkafka 2.0.2 (rd_kafka_destroy waits forever); it is
+ * left to process exit, reachable from here. */
+static rd_kafka_t *abandoned_admin;
+static rd_kafka_t *abandoned_member; /* see the end of sluice_cli_replay */
+
 /* Whether the group has live members: 0 answered (*members set), -1 the
- * cluster cannot tell (why filled). */
-static int group_members(rd_kafka_t *rk, const char *group, int *members, char *why, size_t whysz)
+ * cluster cannot tell (why filled). Uses its own client (see above). */
+static int group_members(const sluice_config_t *cfg, const char *group, int *members, char *why,
+                         size_t whysz)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opts =
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    sluice_err_t err;
+    rd_kafka_t *rk = sluice_cli_kafka_new(cfg, RD_KAFKA_PRODUCER, &err);
+    rd_kafka_queue_t *q;
+    rd_kafka_AdminOptions_t *opts;
     const char *groups[1] = {group};
     rd_kafka_event_t *ev;
     char errstr[256];
     int rc = -1, unsupported = 0;
 
     *members = 0;
+    if (!rk) {
+        snprintf(why, whysz, "%.*s", (int)(whysz > 0 ? whysz - 1 : 0), err.msg);
+        return -1;
+    }
+    q = rd_kafka_queue_new(rk);
+    opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
     rd_kafka_AdminOptions_set_request_timeout(opts, KAFKA_TIMEOUT_MS, errstr, sizeof(errstr));
     rd_kafka_DescribeConsumerGroups(rk, groups, 1, opts, q);
     ev = rd_kafka_queue_poll(q, KAFKA_TIMEOUT_MS + 5000);
@@ -365,19 +383,24 @@ static int group_members(rd_kafka_t *rk, const char *group, int *members, char *
         rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_queue_destroy(q);
-    if (rc == 0)
+    if (rc == 0) {
+        rd_kafka_destroy(rk);
         return 0;
+    }
     /* A broker without DescribeGroups (librdkafka's mock cluster) cannot
      * answer ListGroups' member list either (and librdkafka 2.0.2 can hang
      * on that path): stop here. Otherwise try the older ListGroups API. */
-    if (unsupported)
+    if (unsupported) {
+        abandoned_admin = rk;
         return -1;
+    }
     {
         const struct rd_kafka_group_list *gl = NULL;
         size_t used = strlen(why);
         rd_kafka_resp_err_t rerr = rd_kafka_list_groups(rk, group, &gl, KAFKA_TIMEOUT_MS);
         if (rerr) {
             snprintf(why + used, whysz - used, "; ListGroups: %s", rd_kafka_err2str(rerr));
+            abandoned_admin = rk;
             return -1;
         }
         if (gl->group_cnt == 1 && gl->groups[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -386,9 +409,11 @@ static int group_members(rd_kafka_t *rk, const char *group, int *members, char *
             snprintf(why + used, whysz - used, "; ListGroups: %s",
                      rd_kafka_err2str(gl->groups[0].err));
             rd_kafka_group_list_destroy(gl);
+            rd_kafka_destroy(rk);
             return -1;
         }
         rd_kafka_group_list_destroy(gl);
+        rd_kafka_destroy(rk);
         return 0;
     }
 }
@@ -396,16 +421,20 @@ static int group_members(rd_kafka_t *rk, const char *group, int *members, char *
 /* Commits offs for the group: a "simple" commit (no membership), which
  * Kafka accepts while the group has no live member; a cluster that refuses
  * it for a group it knows (the mock) gets the commit from a short-lived
- * member instead. */
+ * member instead. With --force, live members may keep some partitions: those
+ * are marked in skipped[] (the members commit them from the ledger). */
 static rd_kafka_resp_err_t commit_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *offs,
-                                          char *const *topics, size_t ntopics, int *joined)
+                                          char *const *topics, size_t ntopics, int force,
+                                          int *skipped, int *joined)
 {
     rd_kafka_resp_err_t rerr = rd_kafka_commit(rk, offs, 0);
-    rd_kafka_topic_partition_list_t *sub;
+    rd_kafka_topic_partition_list_t *sub, *owned = NULL, *mine;
     int64_t deadline;
     size_t i;
+    int k;
 
-    if (rerr != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID && rerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
+    if (rerr != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID && rerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION &&
+        rerr != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
         return rerr;
     sub = rd_kafka_topic_partition_list_new((int)ntopics);
     for (i = 0; i < ntopics; i++)
@@ -418,25 +447,104 @@ static rd_kafka_resp_err_t commit_offsets(rd_kafka_t *rk, rd_kafka_topic_partiti
     *joined = 1;
     deadline = sluice_cli_now_ms() + 3 * KAFKA_TIMEOUT_MS;
     for (;;) {
-        rd_kafka_topic_partition_list_t *owned = NULL;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        int all = 1, k;
+        int all = 1;
         if (m)
             rd_kafka_message_destroy(m);
+        if (owned)
+            rd_kafka_topic_partition_list_destroy(owned);
+        owned = NULL;
         if (rd_kafka_assignment(rk, &owned) == 0) {
             for (k = 0; k < offs->cnt && all; k++)
                 all = rd_kafka_topic_partition_list_find(owned, offs->elems[k].topic,
                                                          offs->elems[k].partition) != NULL;
-            rd_kafka_topic_partition_list_destroy(owned);
         } else {
             all = 0;
         }
         if (all)
             break;
-        if (sluice_cli_now_ms() > deadline)
-            return RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (sluice_cli_now_ms() > deadline) {
+            if (!force || !owned) {
+                if (owned)
+                    rd_kafka_topic_partition_list_destroy(owned);
+                return RD_KAFKA_RESP_ERR__TIMED_OUT;
+            }
+            break;
+        }
     }
-    return rd_kafka_commit(rk, offs, 0);
+    /* commit what this member owns */
+    mine = rd_kafka_topic_partition_list_new(offs->cnt);
+    for (k = 0; k < offs->cnt; k++) {
+        if (rd_kafka_topic_partition_list_find(owned, offs->elems[k].topic, offs->elems[k].partition))
+            rd_kafka_topic_partition_list_add(mine, offs->elems[k].topic, offs->elems[k].partition)
+                ->offset = offs->elems[k].offset;
+        else
+            skipped[k] = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(owned);
+    rerr = mine->cnt ? rd_kafka_commit(rk, mine, 0) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (k = 0; !rerr && k < mine->cnt; k++)
+        rerr = mine->elems[k].err;
+    rd_kafka_topic_partition_list_destroy(mine);
+    return rerr;
+}
+
+/* group_members() in a child process: librdkafka 2.0.2 can hang in
+ * rd_kafka_destroy, or abort on a background thread, after a DescribeGroups
+ * request the broker does not support (the mock cluster). The child reports
+ * through a pipe and leaves with _exit(); the parent has no Kafka client
+ * yet when it forks. */
+static int group_members_isolated(const sluice_config_t *cfg, const char *group, int *members,
+                                  char *why, size_t whysz)
+{
+    char buf[1024];
+    size_t got = 0;
+    int fds[2], rc = -1, m = 0, off = 0, status;
+    pid_t pid;
+
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(fds) < 0) {
+        snprintf(why, whysz, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(why, whysz, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        char w[512] = "";
+        int crc, cm = 0, n;
+        close(fds[0]);
+        crc = group_members(cfg, group, &cm, w, sizeof(w));
+        n = snprintf(buf, sizeof(buf), "%d %d %s", crc, cm, w);
+        if (n > 0 && write(fds[1], buf, (size_t)n) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    for (;;) {
+        ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    buf[got] = '\0';
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (sscanf(buf, "%d %d %n", &rc, &m, &off) < 2) {
+        snprintf(why, whysz, "the group check did not report back");
+        return -1;
+    }
+    *members = m;
+    snprintf(why, whysz, "%s", buf + off);
+    return rc;
 }
 
 static int ledger_write(sluice_pg_t *pg, const char *group, const rd_kafka_topic_partition_list_t *l,
@@ -496,6 +604,7 @@ int sluice_cli_replay(int argc, char **argv)
     size_t ntopics = 0, t;
     rd_kafka_topic_partition_list_t *target = NULL, *committed = NULL;
     int64_t *ledger_old = NULL;
+    int *skipped = NULL;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -546,22 +655,12 @@ int sluice_cli_replay(int argc, char **argv)
     }
     group = sluice_config_kafka_get(cfg, "group.id");
 
-    /* 2. Kafka: topics, partitions, and whether the group is in use */
-    rk = sluice_cli_kafka_new(cfg, RD_KAFKA_CONSUMER, &err);
-    if (!rk) {
-        fprintf(stderr, "sluice: %s\n", err.msg);
-        rc = SLUICE_EXIT_USAGE;
-        goto out;
-    }
-    if (sluice_cli_topics(rk, cfg, only, &topics, &ntopics, &err) < 0) {
-        fprintf(stderr, "sluice: replay: %s\n", err.msg);
-        rc = err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
-        goto out;
-    }
+    /* 2. Kafka: whether the group is in use (before any client of ours
+     * exists: the check runs in a child process), topics, partitions */
     if (!force) {
         int members = 0;
         char why[512] = "";
-        if (group_members(rk, group, &members, why, sizeof(why)) < 0) {
+        if (group_members_isolated(cfg, group, &members, why, sizeof(why)) < 0) {
             fprintf(stderr, "sluice: replay: cannot tell whether group %s has live members (%s); "
                             "stop every worker of the group, then re-run with --force\n",
                     group, why);
@@ -575,6 +674,17 @@ int sluice_cli_replay(int argc, char **argv)
             rc = SLUICE_EXIT_RUNTIME;
             goto out;
         }
+    }
+    rk = sluice_cli_kafka_new(cfg, RD_KAFKA_CONSUMER, &err);
+    if (!rk) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        rc = SLUICE_EXIT_USAGE;
+        goto out;
+    }
+    if (sluice_cli_topics(rk, cfg, only, &topics, &ntopics, &err) < 0) {
+        fprintf(stderr, "sluice: replay: %s\n", err.msg);
+        rc = err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
+        goto out;
     }
     target = sluice_cli_partitions(rk, topics, ntopics, &err);
     if (!target) {
@@ -627,8 +737,9 @@ int sluice_cli_replay(int argc, char **argv)
         goto out;
     }
     ledger_old = calloc((size_t)target->cnt, sizeof(*ledger_old));
+    skipped = calloc((size_t)target->cnt, sizeof(*skipped));
     committed = rd_kafka_topic_partition_list_copy(target);
-    if (!ledger_old || !committed) {
+    if (!ledger_old || !skipped || !committed) {
         fprintf(stderr, "sluice: out of memory\n");
         goto out;
     }
@@ -649,9 +760,10 @@ int sluice_cli_replay(int argc, char **argv)
     }
     /* 6. then Kafka's committed offsets */
     if (!dry) {
-        rd_kafka_resp_err_t rerr = commit_offsets(rk, target, topics, ntopics, &joined);
+        rd_kafka_resp_err_t rerr =
+            commit_offsets(rk, target, topics, ntopics, force, skipped, &joined);
         for (i = 0; !rerr && i < target->cnt; i++)
-            rerr = target->elems[i].err;
+            rerr = skipped[i] ? RD_KAFKA_RESP_ERR_NO_ERROR : target->elems[i].err;
         if (rerr) {
             fprintf(stderr, "sluice: replay: the ledger was moved, but committing the group's "
                             "Kafka offsets failed: %s (workers start from the ledger anyway; "
@@ -668,13 +780,20 @@ report:
         char lo[24], ko[24];
         fmt_offset(ledger_old[i], lo, sizeof(lo));
         fmt_offset(committed->elems[i].offset, ko, sizeof(ko));
-        printf("  %s [%d]: ledger %s -> %" PRId64 ", kafka %s -> %" PRId64 "%s\n",
-               target->elems[i].topic, (int)target->elems[i].partition, lo, target->elems[i].offset,
-               ko, target->elems[i].offset,
-               ledger_old[i] == target->elems[i].offset ? " (unchanged)" : "");
+        if (skipped[i])
+            printf("  %s [%d]: ledger %s -> %" PRId64 ", kafka %s (a live member owns it and "
+                   "moves it when it re-reads the ledger)\n",
+                   target->elems[i].topic, (int)target->elems[i].partition, lo,
+                   target->elems[i].offset, ko);
+        else
+            printf("  %s [%d]: ledger %s -> %" PRId64 ", kafka %s -> %" PRId64 "%s\n",
+                   target->elems[i].topic, (int)target->elems[i].partition, lo,
+                   target->elems[i].offset, ko, target->elems[i].offset,
+                   ledger_old[i] == target->elems[i].offset ? " (unchanged)" : "");
     }
 out:
     free(ledger_old);
+    free(skipped);
     if (committed)
         rd_kafka_topic_partition_list_destroy(committed);
     if (target)
@@ -683,10 +802,13 @@ out:
         free(topics[t]);
     free(topics);
     sluice_pg_destroy(pg);
-    if (rk) {
-        /* leave the group only if commit_offsets joined it */
-        if (joined)
-            rd_kafka_consumer_close(rk);
+    if (rk && joined) {
+        /* Leave the group. librdkafka 2.0.2 can then abort destroying a
+         * short-lived cooperative-sticky member (assertion on the sticky
+         * assignor's state), so the handle is left to process exit. */
+        rd_kafka_consumer_close(rk);
+        abandoned_member = rk;
+    } else if (rk) {
         rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     sluice_config_destroy(cfg);

@@ -79,6 +79,13 @@ const sluice_config_key_t sluice_config_keys[] = {
     {"mirror.keyless", SLUICE_CFG_STRING, "reject", 0, NULL,
      "tables without a primary key: reject, or all_columns (match rows on every column of before)", 0,
      0},
+    {"topic.delimiter", SLUICE_CFG_STRING, ".", 0, NULL,
+     "Debezium's topic.delimiter: separates prefix, schema (or database) and table in topic names",
+     0, 0},
+    {"handlers", SLUICE_CFG_STRING_MAP, NULL, 0, NULL,
+     "which compiled handlers run for which tables: {\"<handler>\": [\"<topic or schema.table>\", ...]} "
+     "('*' wildcards; [] turns a handler off)",
+     0, 0},
     {"dlq.enabled", SLUICE_CFG_BOOL, "false", 0, "SLUICE_DLQ_ENABLED",
      "dead-letter messages that cannot be applied and go on (false: stop before them)", 0, 0},
     {"dlq.topic", SLUICE_CFG_STRING, NULL, 0, "SLUICE_DLQ_TOPIC",
@@ -105,6 +112,7 @@ static char **string_slot(sluice_config_t *cfg, const char *key)
         {"registry.cert_file", offsetof(sluice_config_t, registry_cert_file)},
         {"registry.key_file", offsetof(sluice_config_t, registry_key_file)},
         {"dlq.topic", offsetof(sluice_config_t, dlq_topic)},
+        {"topic.delimiter", offsetof(sluice_config_t, topic_delimiter)},
         {"mirror.delete_mode", offsetof(sluice_config_t, mirror_delete_mode)},
         {"mirror.schema_evolution", offsetof(sluice_config_t, mirror_schema_evolution)},
         {"mirror.keyless", offsetof(sluice_config_t, mirror_keyless)},
@@ -233,6 +241,8 @@ void sluice_config_destroy(sluice_config_t *cfg)
     free(cfg->topics);
     free(cfg->mirror_schema);
     kv_free(cfg->mirror_tables, cfg->nmirror_tables);
+    kv_free(cfg->handlers, cfg->nhandlers);
+    free(cfg->topic_delimiter);
     free(cfg->unavailable_placeholder);
     free(cfg->format_key);
     free(cfg->format_value);
@@ -252,6 +262,11 @@ void sluice_config_destroy(sluice_config_t *cfg)
 const char *sluice_config_kafka_get(const sluice_config_t *cfg, const char *key)
 {
     return kv_get(cfg->kafka, cfg->nkafka, key);
+}
+
+const char *sluice_config_handler_patterns(const sluice_config_t *cfg, const char *name)
+{
+    return kv_get(cfg->handlers, cfg->nhandlers, name);
 }
 
 const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *topic)
@@ -555,6 +570,38 @@ static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const cha
                                       "config: %s must be an object, got %s (%s)", path,
                                       json_type_name(v), origin);
             json_object_foreach(v, mk, mv) {
+                if (strcmp(path, "handlers") == 0) {
+                    size_t hi;
+                    json_t *pat;
+                    size_t used = 0;
+                    text[0] = '\0';
+                    if (json_is_string(mv)) {
+                        snprintf(text, sizeof(text), "%s", json_string_value(mv));
+                    } else if (json_is_array(mv)) {
+                        json_array_foreach(mv, hi, pat) {
+                            int w;
+                            if (!json_is_string(pat) || !*json_string_value(pat))
+                                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                                      "config: handlers.%s[%zu] must be a non-empty "
+                                                      "string (a topic or schema.table pattern, %s)",
+                                                      mk, hi, origin);
+                            w = snprintf(text + used, sizeof(text) - used, "%s%s", used ? "\n" : "",
+                                         json_string_value(pat));
+                            if (w < 0 || (size_t)w >= sizeof(text) - used)
+                                return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                                      "config: handlers.%s lists too many patterns", mk);
+                            used += (size_t)w;
+                        }
+                    } else {
+                        return sluice_err_set(err, SLUICE_ERR_FATAL,
+                                              "config: handlers.%s must be a list of patterns, got %s "
+                                              "(%s)",
+                                              mk, json_type_name(mv), origin);
+                    }
+                    if (kv_set(&cfg->handlers, &cfg->nhandlers, mk, text) < 0)
+                        goto oom;
+                    continue;
+                }
                 if (scalar_text(mv, text, sizeof(text)) < 0)
                     return sluice_err_set(err, SLUICE_ERR_FATAL,
                                           "config: %s.%s must be a string, number or boolean, got "

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "sluice/decode_avro.h"
+#include "sluice/manifest.h"
+#include "sluice/types.h"
 #include "sluice/decode_json.h"
 #include "sluice/registry.h"
 
@@ -53,11 +55,29 @@ sluice_decoder_t *sluice_decoder_new(const sluice_config_t *cfg, sluice_err_t *e
                        "config: registry.url is missing: format avro needs a schema registry");
         goto fail;
     }
-    memset(&opts, 0, sizeof(opts));
-    /* the remaining options (binary/decimal handling, flattened records)
-     * keep their defaults until the config carries them */
+    /* the connector's settings, from its manifest (defaults without one) */
     memset(&opts, 0, sizeof(opts));
     opts.unavailable_placeholder = cfg->unavailable_placeholder;
+    {
+        int bin = sluice_binary_mode_parse(cfg->binary_mode);
+        int dm = sluice_decimal_mode_parse(cfg->decimal_mode);
+        size_t i;
+        if (bin < 0 || dm < 0) {
+            sluice_err_set(err, SLUICE_ERR_FATAL,
+                           "config: the connector's %s = \"%s\" is not one Sluice knows",
+                           bin < 0 ? "binary.handling.mode" : "decimal.handling.mode",
+                           bin < 0 ? cfg->binary_mode : cfg->decimal_mode);
+            goto fail;
+        }
+        opts.binary_handling_mode = (sluice_binary_mode_t)bin;
+        opts.decimal_handling_mode = (sluice_decimal_mode_t)dm;
+        opts.flattened = cfg->unwrap ? SLUICE_FLATTENED_YES : SLUICE_FLATTENED_AUTO;
+        /* precise decimals without schemas cannot be decoded: each such
+         * message fails with an error saying so, instead of a guessed scale */
+        for (i = 0; i < cfg->nmanifests; i++)
+            if (cfg->manifests[i]->value_schemas == 0 && dm == SLUICE_DECIMAL_PRECISE)
+                opts.precise_decimals_without_schema_is_error = 1;
+    }
     dec->json = sluice_json_decoder_new(&opts);
     if (!dec->json) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");

@@ -2,9 +2,12 @@
  * Owns: envelope detection (with/without embedded schema), op/source/position
  * parsing, mapping of Connect schema types and Debezium semantic names to
  * value kinds, Decimal bytes -> text, and recognising the typed
- * unchanged-TOAST placeholder. It does not route, apply, or decide what a
+ * unchanged-TOAST placeholder; two paths to the same result, the jansson
+ * reference path and the fast path (schema cache + scanner, at the end of
+ * this file; docs/decode.md). It does not route, apply, or decide what a
  * placeholder means for SQL; a null Kafka value (tombstone) never gets here.
- * Every string it produces lives in the event's arena. */
+ * Every string it produces lives in the event's arena (column names and
+ * types included), so an event outlives the decoder's cache entries. */
 #include "sluice/decode_json.h"
 
 #include <jansson.h>
@@ -17,6 +20,7 @@
 #include <strings.h>
 
 #include "decode_json_int.h"
+#include "json_scan.h"
 
 #define DEFAULT_PLACEHOLDER "__debezium_unavailable_value"
 
@@ -25,12 +29,19 @@
 #define DBZ_TS_POS_INFINITY INT64_C(9223372036825200000)
 #define DBZ_TS_NEG_INFINITY INT64_C(-9223372036832400000)
 
-/* Note for a later schema cache: the "schema" member of a message is the same
- * bytes for every message of a table version. A cache keyed by a hash of
- * those bytes could map to a pre-resolved decode plan (per column: kind,
- * unit, scale) instead of re-reading the schema tree per message; it would
- * hang off this struct, and conv() would take a plan node instead of a
- * json_t schema. Today every message's schema is parsed by json_loadb. */
+typedef struct centry centry_t;
+#define RECENT 16 /* schemas per kind compared byte for byte before hashing */
+
+/* Two ways to decode one message, with the same result (see docs/decode.md):
+ *  - the reference path: jansson parses the whole document, the schema tree
+ *    is read per message (plan_field per column), values come from the tree;
+ *  - the fast path (bottom of this file): the strict scanner (json_scan.c)
+ *    walks the message once without a tree; the "schema" member is looked
+ *    up by its exact bytes in a bounded cache of compiled plans (compiled
+ *    once, with the reference path's own plan_field), and payload values are
+ *    converted straight into the event's arena. Whatever the fast path does
+ *    not handle, or finds wrong, sends the message to the reference path,
+ *    which then decides (and words the error). */
 struct sluice_json_decoder {
     char *ph;          /* placeholder text (owned copy) */
     size_t ph_len;
@@ -41,6 +52,17 @@ struct sluice_json_decoder {
     int precise_error;
     sluice_flattened_t flattened;
     char *prefix;      /* ExtractNewRecordState add.fields.prefix */
+    char pfx_op[128], pfx_deleted[128]; /* <prefix>op, <prefix>deleted (as has_prefixed) */
+    size_t pfx_op_len, pfx_deleted_len;
+
+    /* fast path */
+    int reference;     /* SLUICE_DECODE_JSON_REFERENCE=1: always the reference path */
+    centry_t *cache;   /* cache_cap entries, allocated on first use */
+    int32_t *buckets;  /* hash -> first entry index + 1 (0: empty) */
+    size_t cache_cap, nbuckets, ncache, clock;
+    centry_t *recent[2][RECENT]; /* per kind (value, key): last schemas seen, newest first */
+    sluice_buf_t scratch;   /* JSON text of nested values */
+    sluice_json_decoder_stats_t stats;
 };
 
 /* One decode call: where we are, for error messages. */
@@ -51,6 +73,8 @@ typedef struct {
     const char *what; /* "value" or "key" */
     const char *row;  /* "after", "source", ... or NULL */
     const char *col;  /* column name or NULL */
+    int quiet;        /* fast path: errors send the message to the reference path,
+                       * which words them; bad() and nomem() only return -1 */
 } ctx_t;
 
 /* ---------------------------------------------------------------------- */
@@ -63,6 +87,8 @@ static int bad(ctx_t *c, const char *fmt, ...)
     char msg[SLUICE_ERR_MSG_MAX];
     va_list ap;
 
+    if (c->quiet)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -77,6 +103,8 @@ static int bad(ctx_t *c, const char *fmt, ...)
 
 static int nomem(ctx_t *c)
 {
+    if (c->quiet)
+        return -1;
     return sluice_err_set(c->err, SLUICE_ERR_TRANSIENT,
                           "debezium json %s: out of memory while decoding", c->what);
 }
@@ -344,6 +372,9 @@ void sluice_decode_placeholder_uuid(const char *text, size_t len, char out[37])
 /* ---------------------------------------------------------------------- */
 /* decoder lifecycle */
 
+#define CACHE_CAP_DEFAULT 1024
+static void cache_free(sluice_json_decoder_t *dec);
+
 sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts)
 {
     const char *ph = opts && opts->unavailable_placeholder ? opts->unavailable_placeholder
@@ -373,6 +404,16 @@ sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts)
         return NULL;
     }
     sluice_decode_placeholder_uuid(ph, dec->ph_len, dec->ph_uuid);
+    snprintf(dec->pfx_op, sizeof(dec->pfx_op), "%sop", dec->prefix);
+    snprintf(dec->pfx_deleted, sizeof(dec->pfx_deleted), "%sdeleted", dec->prefix);
+    dec->pfx_op_len = strlen(dec->pfx_op);
+    dec->pfx_deleted_len = strlen(dec->pfx_deleted);
+    {
+        const char *ref = getenv("SLUICE_DECODE_JSON_REFERENCE");
+        dec->reference = ref && *ref && strcmp(ref, "0") != 0;
+    }
+    dec->cache_cap = CACHE_CAP_DEFAULT;
+    sluice_buf_init(&dec->scratch);
     return dec;
 }
 
@@ -380,6 +421,8 @@ void sluice_json_decoder_destroy(sluice_json_decoder_t *dec)
 {
     if (!dec)
         return;
+    cache_free(dec);
+    sluice_buf_cleanup(&dec->scratch);
     free(dec->ph);
     free(dec->ph_b64);
     free(dec->prefix);
@@ -413,16 +456,14 @@ static int map_is_placeholder(const sluice_json_decoder_t *dec, const json_t *ob
 
 /* The string forms: text, base64 of the bytes (bytea without a schema), and
  * hstore in json mode ('{"<ph>":"<ph>"}' as a string). */
-static int string_is_placeholder(const sluice_json_decoder_t *dec, const json_t *j)
+static int text_is_placeholder(const sluice_json_decoder_t *dec, const char *s, size_t len)
 {
-    const char *s = json_string_value(j);
-    size_t len = json_string_length(j);
     json_t *doc;
     int yes;
 
     if (len == dec->ph_len && memcmp(s, dec->ph, len) == 0)
         return 1;
-    if (str_is(j, dec->ph_b64, strlen(dec->ph_b64)))
+    if (len == strlen(dec->ph_b64) && memcmp(s, dec->ph_b64, len) == 0)
         return 1;
     if (len < 2 * dec->ph_len + 7 || len > 2 * dec->ph_len + 64 || s[0] != '{')
         return 0;
@@ -430,6 +471,11 @@ static int string_is_placeholder(const sluice_json_decoder_t *dec, const json_t 
     yes = doc && map_is_placeholder(dec, doc);
     json_decref(doc);
     return yes;
+}
+
+static int string_is_placeholder(const sluice_json_decoder_t *dec, const json_t *j)
+{
+    return text_is_placeholder(dec, json_string_value(j), json_string_length(j));
 }
 
 /* text[] / bytea[] / uuid[]: one element; int[]/bigint[]: the byte values */
@@ -519,22 +565,29 @@ static int decimal_from_bytes(ctx_t *c, const unsigned char *b, size_t n, int32_
 /* decimal.format=NUMERIC: the JSON number is the value. jansson keeps only a
  * double for reals, so digits beyond ~17 significant ones are lost; with the
  * schema's scale the text still gets exactly `scale` fraction digits. */
-static int decimal_from_number(ctx_t *c, const json_t *j, int32_t scale, sluice_value_t *out)
+static int decimal_number(ctx_t *c, int is_int, long long iv, double dv, int32_t scale,
+                          sluice_value_t *out)
 {
     char tmp[512];
     int n;
 
-    if (json_is_integer(j) && scale > 0 && scale <= 400)
-        n = snprintf(tmp, sizeof(tmp), "%lld.%0*d", (long long)json_integer_value(j), scale, 0);
-    else if (json_is_integer(j))
-        n = snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(j));
+    if (is_int && scale > 0 && scale <= 400)
+        n = snprintf(tmp, sizeof(tmp), "%lld.%0*d", iv, scale, 0);
+    else if (is_int)
+        n = snprintf(tmp, sizeof(tmp), "%lld", iv);
     else if (scale >= 0 && scale <= 40)
-        n = snprintf(tmp, sizeof(tmp), "%.*f", scale, json_real_value(j));
+        n = snprintf(tmp, sizeof(tmp), "%.*f", scale, dv);
     else
-        n = snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(j));
+        n = snprintf(tmp, sizeof(tmp), "%.17g", dv);
     if (n < 0 || (size_t)n >= sizeof(tmp))
         return bad(c, "Decimal number is too long to render");
     return set_str(c, out, SLUICE_VAL_DECIMAL, tmp, (size_t)n);
+}
+
+static int decimal_from_number(ctx_t *c, const json_t *j, int32_t scale, sluice_value_t *out)
+{
+    return decimal_number(c, json_is_integer(j), (long long)json_integer_value(j),
+                          json_real_value(j), scale, out);
 }
 
 /* io.debezium.data.VariableScaleDecimal {scale, value} */
@@ -651,40 +704,54 @@ int sluice_decode_snapshot(const char *s, size_t len, sluice_snapshot_t *out)
     return -1;
 }
 
-/* PostgreSQL source.sequence: "[\"<lastCommitLsn>\",\"<lsn>\"]", null -> 0 */
+/* PostgreSQL source.sequence: "[\"<lastCommitLsn>\",\"<lsn>\"]", null -> 0.
+ * Read with the scanner (it accepts exactly what jansson accepts): this runs
+ * for every PostgreSQL event, whatever the decoder. */
 static int pg_sequence(const char *seq, sluice_pos_t *pos, char *why, size_t whylen)
 {
-    json_t *arr = json_loads(seq, 0, NULL);
-    size_t i, n = json_array_size(arr);
+    js_val_t arr, e;
+    js_iter_t it;
+    size_t i = 0, n = 0;
     int rc = 0;
 
-    if (!json_is_array(arr) || n == 0 || n > SLUICE_POS_MAX_PARTS) {
-        json_decref(arr);
+    if (js_document(seq, strlen(seq), &arr, NULL) == 0 && arr.type == JS_ARRAY) {
+        js_iter_init(&it, &arr);
+        while (js_next(&it, NULL, &e))
+            n++;
+    }
+    if (n == 0 || n > SLUICE_POS_MAX_PARTS) {
         snprintf(why, whylen, "\"sequence\" %s is not a JSON array of 1-%d LSNs", seq,
                  SLUICE_POS_MAX_PARTS);
         return -1;
     }
-    for (i = 0; i < n && rc == 0; i++) {
-        const json_t *e = json_array_get(arr, i);
+    js_iter_init(&it, &arr);
+    while (rc == 0 && js_next(&it, NULL, &e)) {
         int64_t v = 0;
-        if (json_is_integer(e)) {
-            v = json_integer_value(e);
-        } else if (json_is_string(e)) {
-            const char *s = json_string_value(e);
+        if (e.type == JS_NUMBER && e.is_int) {
+            js_int64(&e, &v);
+        } else if (e.type == JS_STRING) {
+            char small[64];
+            char *s = e.len <= sizeof(small) ? small : malloc(e.len);
             char *end;
             unsigned long long u;
+            if (!s) {
+                rc = -1;
+                break;
+            }
+            s[js_string_decode(&e, s)] = '\0';
             if (*s < '0' || *s > '9')
                 rc = -1;
             u = strtoull(s, &end, 10);
             if (*end || u > INT64_MAX)
                 rc = -1;
             v = (int64_t)u;
-        } else if (!json_is_null(e)) {
+            if (s != small)
+                free(s);
+        } else if (e.type != JS_NULL) {
             rc = -1;
         }
-        pos->part[i] = v;
+        pos->part[i++] = v;
     }
-    json_decref(arr);
     if (rc < 0) {
         snprintf(why, whylen, "\"sequence\" %s holds an element that is not a decimal LSN", seq);
         return -1;
@@ -1066,8 +1133,9 @@ int sluice_decode_flat_finish(sluice_event_t *ev, const sluice_row_t *all, const
 
 /* ---------------------------------------------------------------------- */
 /* field plans: a field schema resolved once through the type table
- * (types.c). Today they live in the event's arena, one set per message; a
- * schema cache keyed by the hash of the "schema" bytes could keep them. */
+ * (types.c). The reference path builds them per message in the event's
+ * arena; the fast path builds them once per schema (compile_row) into its
+ * cache entry's arena. */
 
 typedef struct jplan {
     sluice_type_plan_t tp;
@@ -1195,6 +1263,10 @@ static int conv_array(ctx_t *c, const jplan_t *items, const json_t *j, sluice_va
 static int conv_plain(ctx_t *c, const json_t *j, int top, sluice_value_t *out)
 {
     memset(out, 0, sizeof(*out));
+    if (!j) { /* an absent member (op "m" without "content") */
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    }
     switch (json_typeof(j)) {
     case JSON_NULL:
         out->kind = SLUICE_VAL_NULL;
@@ -1912,10 +1984,10 @@ static int decode_value(ctx_t *c, json_t *root)
     return 0;
 }
 
-int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
-                              sluice_event_t *ev, sluice_err_t *err)
+static int ref_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                     sluice_event_t *ev, sluice_err_t *err)
 {
-    ctx_t c = {dec, ev, err, "value", NULL, NULL};
+    ctx_t c = {dec, ev, err, "value", NULL, NULL, 0};
     json_t *root = load(&c, buf, len);
     int rc;
 
@@ -1949,10 +2021,10 @@ static int decode_key(ctx_t *c, json_t *root)
     return conv_row(c, "key", schema, payload, &c->ev->key);
 }
 
-int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
-                            sluice_event_t *ev, sluice_err_t *err)
+static int ref_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                   sluice_event_t *ev, sluice_err_t *err)
 {
-    ctx_t c = {dec, ev, err, "key", NULL, NULL};
+    ctx_t c = {dec, ev, err, "key", NULL, NULL, 0};
     json_t *root = load(&c, buf, len);
     int rc;
 
@@ -1963,4 +2035,1633 @@ int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t 
     if (rc == 0)
         sluice_event_mark_key_columns(ev);
     return rc;
+}
+
+/* ====================================================================== */
+/* The fast path: schema cache + scanner (see the note on the decoder struct
+ * and docs/decode.md). Every function below returns 0 or -1; -1 means "not
+ * decoded here": the message goes to the reference path, which either
+ * decodes it (something this path does not handle) or fails it with the
+ * error it words. Nothing here sets err. */
+
+/* ---------------------------------------------------------------------- */
+/* compiled schemas */
+
+/* One field of a row struct, resolved once. */
+typedef struct {
+    const char *name; /* decoded field name (the cache entry's arena) */
+    size_t len;
+    const jplan_t *plan;
+} rfield_t;
+
+/* A row struct (before/after, a key, a flattened record). */
+typedef struct {
+    int ok;          /* 0: the reference path would fail this row: send it there */
+    size_t n;
+    rfield_t *f;
+    uint32_t *slots; /* open addressing on the name: field index + 1, 0 empty */
+    size_t nslots;   /* power of two */
+    /* The columns' names and types as one block that each event copies into
+     * its own arena (a cache entry may be evicted while an event lives):
+     * sluice_coltype_t[n], then the strings; offsets to fix up per field. */
+    unsigned char *blob;
+    size_t blob_len;
+    size_t *name_off, *pg_off, *sem_off; /* sem_off SIZE_MAX: no semantic name */
+} rowplan_t;
+
+enum { CK_VALUE = 0, CK_KEY = 1 };
+
+struct centry {
+    int live;
+    int kind;        /* CK_VALUE / CK_KEY */
+    int used;        /* clock bit */
+    int32_t next;    /* bucket chain: entry index + 1, 0 ends */
+    uint64_t hash;
+    char *bytes;     /* the schema's exact bytes */
+    size_t len;
+    sluice_arena_t arena; /* plans */
+    /* CK_VALUE */
+    int env_ok;      /* an object with a "fields" array */
+    int control;     /* its name is a heartbeat / schema change / tx metadata value */
+    int has_before, has_after; /* the envelope declares these fields */
+    rowplan_t *before, *after; /* their row plans (NULL: no struct) */
+    rowplan_t *flat; /* the schema itself as a row (flattened records) */
+    /* CK_KEY */
+    rowplan_t *key;  /* NULL: not a struct */
+};
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ n;
+
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * UINT64_C(0x100000001b3);
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        h = (h ^ (unsigned char)*p++) * UINT64_C(0x100000001b3);
+    return h ^ (h >> 32);
+}
+
+static uint32_t name_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+
+    while (n--)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+/* Mirrors conv_row's schema half: the same checks, the same plan_field. */
+static rowplan_t *compile_row(ctx_t *c, const json_t *schema)
+{
+    sluice_arena_t *a = &c->ev->arena;
+    rowplan_t *rp = sluice_arena_calloc(a, 1, sizeof(*rp));
+    const char *type = json_string_value(json_object_get(schema, "type"));
+    const json_t *fields = json_object_get(schema, "fields");
+    size_t i, n, off;
+
+    if (!rp)
+        return NULL;
+    if (!type || !type_is(type, "struct") || !json_is_array(fields))
+        return rp; /* ok = 0 */
+    n = json_array_size(fields);
+    rp->n = n;
+    rp->f = sluice_arena_calloc(a, n + 1, sizeof(*rp->f));
+    for (rp->nslots = 8; rp->nslots < 2 * n; rp->nslots *= 2)
+        ;
+    rp->slots = sluice_arena_calloc(a, rp->nslots, sizeof(*rp->slots));
+    rp->name_off = sluice_arena_calloc(a, n + 1, sizeof(size_t));
+    rp->pg_off = sluice_arena_calloc(a, n + 1, sizeof(size_t));
+    rp->sem_off = sluice_arena_calloc(a, n + 1, sizeof(size_t));
+    if (!rp->f || !rp->slots || !rp->name_off || !rp->pg_off || !rp->sem_off)
+        return NULL;
+    off = n * sizeof(sluice_coltype_t);
+    for (i = 0; i < n; i++) {
+        const json_t *f = json_array_get(fields, i);
+        const char *name = json_string_value(json_object_get(f, "field"));
+        jplan_t *p = NULL;
+        size_t k;
+        if (!name || plan_field(c, f, 0, &p) < 0)
+            return rp;
+        rp->f[i].len = strlen(name);
+        rp->f[i].name = sluice_arena_strndup(a, name, rp->f[i].len);
+        rp->f[i].plan = p;
+        if (!rp->f[i].name)
+            return NULL;
+        for (k = name_hash(name, rp->f[i].len) & (rp->nslots - 1); rp->slots[k];
+             k = (k + 1) & (rp->nslots - 1)) {
+            const rfield_t *o = &rp->f[rp->slots[k] - 1];
+            if (o->len == rp->f[i].len && memcmp(o->name, name, o->len) == 0)
+                return rp; /* two fields of one name: leave it to the reference path */
+        }
+        rp->slots[k] = (uint32_t)i + 1;
+        rp->name_off[i] = off;
+        off += rp->f[i].len + 1;
+        rp->pg_off[i] = off;
+        off += strlen(p->ct.pg_type) + 1;
+        if (p->ct.semantic) {
+            rp->sem_off[i] = off;
+            off += strlen(p->ct.semantic) + 1;
+        } else {
+            rp->sem_off[i] = SIZE_MAX;
+        }
+    }
+    rp->blob_len = off ? off : 1;
+    rp->blob = sluice_arena_alloc(a, rp->blob_len);
+    if (!rp->blob)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        const jplan_t *p = rp->f[i].plan;
+        memcpy(rp->blob + i * sizeof(sluice_coltype_t), &p->ct, sizeof(sluice_coltype_t));
+        memcpy(rp->blob + rp->name_off[i], rp->f[i].name, rp->f[i].len + 1);
+        memcpy(rp->blob + rp->pg_off[i], p->ct.pg_type, strlen(p->ct.pg_type) + 1);
+        if (p->ct.semantic)
+            memcpy(rp->blob + rp->sem_off[i], p->ct.semantic, strlen(p->ct.semantic) + 1);
+    }
+    rp->ok = 1;
+    return rp;
+}
+
+/* Fills a cache entry from its schema bytes (with jansson: once per schema). */
+static int compile_entry(sluice_json_decoder_t *dec, centry_t *e)
+{
+    sluice_event_t tmp;
+    sluice_err_t scratch;
+    ctx_t c = {dec, &tmp, &scratch, "value", NULL, NULL, 1};
+    json_t *s = json_loadb(e->bytes, e->len, JSON_DECODE_ANY, NULL);
+    int rc = 0;
+
+    if (!s)
+        return -1;
+    sluice_event_init(&tmp);
+    if (e->kind == CK_KEY) {
+        const char *type = json_string_value(json_object_get(s, "type"));
+        if (type && type_is(type, "struct") && !(e->key = compile_row(&c, s)))
+            rc = -1;
+    } else {
+        const json_t *fields = json_object_get(s, "fields");
+        const char *sname = json_string_value(json_object_get(s, "name"));
+        const json_t *sb, *sa;
+        const char *type = json_string_value(json_object_get(s, "type"));
+        e->env_ok = json_is_object(s) && json_is_array(fields);
+        e->control = name_ends(sname, "common.Heartbeat") ||
+                     name_ends(sname, "SchemaChangeValue") ||
+                     name_ends(sname, "TransactionMetadataValue");
+        if (e->env_ok) {
+            sb = field_schema(fields, "before");
+            sa = field_schema(fields, "after");
+            e->has_before = sb != NULL;
+            e->has_after = sa != NULL;
+            if ((sb && !(e->before = compile_row(&c, sb))) ||
+                (sa && !(e->after = compile_row(&c, sa))))
+                rc = -1;
+            if (rc == 0 && dec->flattened != SLUICE_FLATTENED_NO && type &&
+                type_is(type, "struct") && !(e->flat = compile_row(&c, s)))
+                rc = -1;
+        }
+    }
+    json_decref(s);
+    e->arena = tmp.arena; /* the plans stay with the entry */
+    return rc;
+}
+
+static void entry_clear(centry_t *e)
+{
+    free(e->bytes);
+    sluice_arena_cleanup(&e->arena);
+    memset(e, 0, sizeof(*e));
+}
+
+static void cache_free(sluice_json_decoder_t *dec)
+{
+    size_t i;
+
+    if (dec->cache)
+        for (i = 0; i < dec->cache_cap; i++)
+            if (dec->cache[i].live)
+                entry_clear(&dec->cache[i]);
+    free(dec->cache);
+    free(dec->buckets);
+    dec->cache = NULL;
+    dec->buckets = NULL;
+    dec->ncache = dec->clock = 0;
+    memset(dec->recent, 0, sizeof(dec->recent));
+}
+
+static void recent_drop(sluice_json_decoder_t *dec, const centry_t *e)
+{
+    int k, i, j;
+
+    for (k = 0; k < 2; k++)
+        for (i = j = 0; i < RECENT; i++) {
+            centry_t *r = dec->recent[k][i];
+            dec->recent[k][i] = NULL;
+            if (r && r != e)
+                dec->recent[k][j++] = r;
+        }
+}
+
+static void recent_use(sluice_json_decoder_t *dec, centry_t *e)
+{
+    centry_t **r = dec->recent[e->kind];
+    int i;
+
+    e->used = 1;
+    if (r[0] == e)
+        return;
+    for (i = 1; i < RECENT - 1 && r[i] != e; i++)
+        ;
+    memmove(r + 1, r, (size_t)i * sizeof(*r));
+    r[0] = e;
+}
+
+/* The entry to (re)use: a free one, else the clock's victim. */
+static centry_t *cache_slot(sluice_json_decoder_t *dec)
+{
+    centry_t *e;
+
+    if (dec->ncache < dec->cache_cap) {
+        e = &dec->cache[dec->ncache++];
+        return e;
+    }
+    for (;;) {
+        e = &dec->cache[dec->clock];
+        dec->clock = (dec->clock + 1) % dec->cache_cap;
+        if (!e->used)
+            break;
+        e->used = 0;
+    }
+    if (e->live) { /* unlink it from its bucket */
+        int32_t *link = &dec->buckets[e->hash & (dec->nbuckets - 1)];
+        int32_t self = (int32_t)(e - dec->cache) + 1;
+        while (*link != self)
+            link = &dec->cache[*link - 1].next;
+        *link = e->next;
+    }
+    recent_drop(dec, e);
+    entry_clear(e);
+    dec->stats.cache_evictions++;
+    return e;
+}
+
+/* The compiled entry of the schema bytes [p, p+len) (a validated object). */
+static centry_t *cache_get(sluice_json_decoder_t *dec, int kind, const char *p, size_t len)
+{
+    uint64_t h = hash_bytes(p, len) ^ (uint64_t)kind;
+    centry_t *e;
+    int32_t i;
+
+    if (!dec->cache) {
+        dec->cache = calloc(dec->cache_cap, sizeof(*dec->cache));
+        for (dec->nbuckets = 16; dec->nbuckets < 2 * dec->cache_cap; dec->nbuckets *= 2)
+            ;
+        dec->buckets = calloc(dec->nbuckets, sizeof(*dec->buckets));
+        if (!dec->cache || !dec->buckets) {
+            cache_free(dec);
+            return NULL;
+        }
+    }
+    for (i = dec->buckets[h & (dec->nbuckets - 1)]; i; i = dec->cache[i - 1].next) {
+        e = &dec->cache[i - 1];
+        if (e->hash == h && e->kind == kind && e->len == len && memcmp(e->bytes, p, len) == 0) {
+            dec->stats.cache_hits++;
+            recent_use(dec, e);
+            return e;
+        }
+    }
+    dec->stats.cache_misses++;
+    e = cache_slot(dec);
+    e->bytes = malloc(len ? len : 1);
+    if (!e->bytes) {
+        memset(e, 0, sizeof(*e));
+        return NULL;
+    }
+    memcpy(e->bytes, p, len);
+    e->len = len;
+    e->hash = h;
+    e->kind = kind;
+    e->live = 1;
+    sluice_arena_init(&e->arena);
+    if (compile_entry(dec, e) < 0) {
+        entry_clear(e);
+        return NULL;
+    }
+    e->next = dec->buckets[h & (dec->nbuckets - 1)];
+    dec->buckets[h & (dec->nbuckets - 1)] = (int32_t)(e - dec->cache) + 1;
+    recent_use(dec, e);
+    return e;
+}
+
+/* The schema value at p: the entry whose bytes are there (the recently used
+ * ones are compared byte for byte, which also proves the bytes valid: their
+ * last bytes first, where a Debezium schema names its table), else scanned,
+ * hashed and looked up. *after: the end of the value. */
+static centry_t *schema_at(sluice_json_decoder_t *dec, int kind, const char *p, const char *end,
+                           const char **after)
+{
+    js_val_t v;
+    int i;
+
+    for (i = 0; i < RECENT; i++) {
+        centry_t *e = dec->recent[kind][i];
+        size_t tail;
+        if (!e)
+            break;
+        tail = e->len < 48 ? e->len : 48;
+        if ((size_t)(end - p) >= e->len &&
+            memcmp(p + e->len - tail, e->bytes + e->len - tail, tail) == 0 &&
+            memcmp(p, e->bytes, e->len) == 0) {
+            dec->stats.cache_hits++;
+            recent_use(dec, e);
+            *after = p + e->len;
+            return e;
+        }
+    }
+    if (!(*after = js_value_at(p, end, 1, &v, NULL)) || v.type != JS_OBJECT)
+        return NULL;
+    return cache_get(dec, kind, v.start, v.len);
+}
+
+void sluice_json_decoder_get_stats(const sluice_json_decoder_t *dec,
+                                   sluice_json_decoder_stats_t *out)
+{
+    *out = dec->stats;
+}
+
+void sluice_json_decoder_set_reference(sluice_json_decoder_t *dec, int on)
+{
+    dec->reference = on;
+}
+
+int sluice_json_decoder_set_cache_cap(sluice_json_decoder_t *dec, size_t cap)
+{
+    cache_free(dec);
+    dec->cache_cap = cap ? cap : 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* values from scanned spans: the same conversions as conv() / conv_plain() */
+
+/* The decoded text of a string value, NUL-terminated, in the event's arena. */
+static const char *f_text(ctx_t *c, const js_val_t *v, size_t *len)
+{
+    size_t n = v->len - 2;
+    char *p = sluice_arena_alloc(&c->ev->arena, n + 1);
+
+    if (!p)
+        return NULL;
+    if (!v->escaped)
+        memcpy(p, v->start + 1, n);
+    else
+        n = js_string_decode(v, p);
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+static int f_is_int(const js_val_t *v)
+{
+    return v->type == JS_NUMBER && v->is_int;
+}
+
+static int64_t f_int(const js_val_t *v)
+{
+    int64_t x = 0;
+
+    js_int64(v, &x); /* in range: the scanner checked */
+    return x;
+}
+
+static double f_number(const js_val_t *v)
+{
+    return v->is_int ? (double)f_int(v) : js_double(v);
+}
+
+/* JSON text as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes it. */
+static int dtostr(char *buf, size_t size, double value)
+{
+    char *start, *end;
+    size_t length;
+    int ret = snprintf(buf, size, "%.17g", value);
+
+    if (ret < 0 || (size_t)ret >= size)
+        return -1;
+    length = (size_t)ret;
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        if (length + 3 >= size)
+            return -1;
+        memcpy(buf + length, ".0", 3);
+        length += 2;
+    }
+    start = strchr(buf, 'e');
+    if (start) { /* no '+' and no leading zeros in the exponent */
+        start++;
+        end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, length - (size_t)(end - buf) + 1);
+            length -= (size_t)(end - start);
+        }
+    }
+    return (int)length;
+}
+
+static int dump_escaped(sluice_buf_t *b, const char *s, size_t n)
+{
+    size_t i, run = 0;
+
+    if (sluice_buf_putc(b, '"') < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        const char *esc;
+        char seq[8];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        if (sluice_buf_append(b, s + run, i - run) < 0)
+            return -1;
+        run = i + 1;
+        switch (ch) {
+        case '\\': esc = "\\\\"; break;
+        case '"': esc = "\\\""; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)ch);
+            esc = seq;
+        }
+        if (sluice_buf_puts(b, esc) < 0)
+            return -1;
+    }
+    if (sluice_buf_append(b, s + run, n - run) < 0)
+        return -1;
+    return sluice_buf_putc(b, '"');
+}
+
+#define DUMP_KEYS_MAX 64
+
+/* 0 written, 1 not reproduced here (escaped or duplicate keys: jansson keeps
+ * the first position and the last value), -1 out of memory. */
+static int dump_value(sluice_buf_t *b, const js_val_t *v)
+{
+    js_iter_t it;
+    js_val_t k, e;
+    int first = 1, rc;
+
+    switch (v->type) {
+    case JS_NULL: return sluice_buf_append(b, "null", 4);
+    case JS_TRUE: return sluice_buf_append(b, "true", 4);
+    case JS_FALSE: return sluice_buf_append(b, "false", 5);
+    case JS_NUMBER:
+        if (v->is_int) {
+            if (v->len == 2 && v->start[0] == '-' && v->start[1] == '0')
+                return sluice_buf_putc(b, '0');
+            return sluice_buf_append(b, v->start, v->len);
+        } else {
+            char tmp[64];
+            int n = dtostr(tmp, sizeof(tmp), js_double(v));
+            if (n < 0)
+                return 1;
+            return sluice_buf_append(b, tmp, (size_t)n);
+        }
+    case JS_STRING:
+        if (!v->escaped) /* nothing in it that needs escaping */
+            return sluice_buf_append(b, v->start, v->len);
+        {
+            char small[256];
+            char *s = v->len <= sizeof(small) ? small : malloc(v->len);
+            if (!s)
+                return -1;
+            rc = dump_escaped(b, s, js_string_decode(v, s));
+            if (s != small)
+                free(s);
+            return rc;
+        }
+    case JS_ARRAY:
+        if (sluice_buf_putc(b, '[') < 0)
+            return -1;
+        js_iter_init(&it, v);
+        while (js_next(&it, NULL, &e)) {
+            if (!first && sluice_buf_putc(b, ',') < 0)
+                return -1;
+            first = 0;
+            if ((rc = dump_value(b, &e)) != 0)
+                return rc;
+        }
+        return sluice_buf_putc(b, ']');
+    case JS_OBJECT: {
+        const char *ks[DUMP_KEYS_MAX];
+        size_t kl[DUMP_KEYS_MAX], nk = 0, i;
+        if (sluice_buf_putc(b, '{') < 0)
+            return -1;
+        js_iter_init(&it, v);
+        while (js_next(&it, &k, &e)) {
+            if (k.escaped || nk == DUMP_KEYS_MAX)
+                return 1;
+            for (i = 0; i < nk; i++)
+                if (kl[i] == k.len && memcmp(ks[i], k.start, k.len) == 0)
+                    return 1;
+            ks[nk] = k.start;
+            kl[nk++] = k.len;
+            if ((!first && sluice_buf_putc(b, ',') < 0) ||
+                sluice_buf_append(b, k.start, k.len) < 0 || sluice_buf_putc(b, ':') < 0)
+                return -1;
+            first = 0;
+            if ((rc = dump_value(b, &e)) != 0)
+                return rc;
+        }
+        return sluice_buf_putc(b, '}');
+    }
+    }
+    return 1;
+}
+
+/* The value through jansson after all (a construct dump_value or this path
+ * does not reproduce): parse just its span and use the reference
+ * conversion. p NULL: schemaless. */
+static int f_via_jansson(ctx_t *c, const jplan_t *p, const js_val_t *v, int top,
+                         sluice_value_t *out)
+{
+    json_t *j = json_loadb(v->start, v->len, JSON_DECODE_ANY, NULL);
+    int rc;
+
+    if (!j)
+        return -1;
+    rc = p ? conv(c, p, j, top, out) : conv_plain(c, j, top, out);
+    json_decref(j);
+    return rc;
+}
+
+static int f_json_text(ctx_t *c, const jplan_t *p, const js_val_t *v, int top,
+                       sluice_value_t *out)
+{
+    sluice_buf_t *b = &c->dec->scratch;
+    int rc;
+
+    sluice_buf_reset(b);
+    rc = dump_value(b, v);
+    if (rc > 0)
+        return f_via_jansson(c, p, v, top, out);
+    if (rc < 0)
+        return -1;
+    return set_str(c, out, SLUICE_VAL_JSON, b->data ? b->data : "", b->len);
+}
+
+/* map_is_placeholder(): 1 yes, 0 no, -2 ask jansson (duplicate keys) */
+static int f_map_is_placeholder(const sluice_json_decoder_t *dec, const js_val_t *v)
+{
+    js_iter_t it;
+    js_val_t k, e, k0, last;
+    size_t n = 0;
+    int same = 1;
+
+    if (v->type != JS_OBJECT)
+        return 0;
+    js_iter_init(&it, v);
+    while (js_next(&it, &k, &e)) {
+        if (n == 0)
+            k0 = k;
+        else if (k.escaped || k0.escaped)
+            return -2;
+        else if (k.len != k0.len || memcmp(k.start, k0.start, k.len) != 0)
+            same = 0;
+        last = e;
+        n++;
+    }
+    if (n == 0 || !same) /* size 0, or two distinct keys */
+        return 0;
+    return js_string_eq(&k0, dec->ph) && js_string_eq(&last, dec->ph);
+}
+
+/* array_is_placeholder() */
+static int f_array_is_placeholder(const sluice_json_decoder_t *dec, const js_val_t *v, size_t n)
+{
+    js_iter_t it;
+    js_val_t e;
+    size_t i = 0;
+
+    if (n == 1) {
+        js_iter_init(&it, v);
+        js_next(&it, NULL, &e);
+        return js_string_eq(&e, dec->ph) || js_string_eq(&e, dec->ph_b64) ||
+               js_string_eq(&e, dec->ph_uuid);
+    }
+    if (n != dec->ph_len || n == 0)
+        return 0;
+    js_iter_init(&it, v);
+    while (js_next(&it, NULL, &e))
+        if (!f_is_int(&e) || f_int(&e) != (unsigned char)dec->ph[i++])
+            return 0;
+    return 1;
+}
+
+static size_t f_count(const js_val_t *v)
+{
+    js_iter_t it;
+    js_val_t e;
+    size_t n = 0;
+
+    js_iter_init(&it, v);
+    while (js_next(&it, NULL, &e))
+        n++;
+    return n;
+}
+
+static int f_conv(ctx_t *c, const jplan_t *p, const js_val_t *v, int top, sluice_value_t *out);
+static int f_conv_plain(ctx_t *c, const js_val_t *v, int top, sluice_value_t *out);
+
+static int f_conv_array(ctx_t *c, const jplan_t *items, const js_val_t *v, size_t n,
+                        sluice_value_t *out)
+{
+    sluice_value_t *vals = NULL;
+    js_iter_t it;
+    js_val_t e;
+    size_t i = 0;
+
+    if (n && !(vals = sluice_arena_calloc(&c->ev->arena, n, sizeof(*vals))))
+        return -1;
+    js_iter_init(&it, v);
+    while (js_next(&it, NULL, &e)) {
+        int rc = items ? f_conv(c, items, &e, 0, &vals[i]) : f_conv_plain(c, &e, 0, &vals[i]);
+        if (rc < 0)
+            return -1;
+        i++;
+    }
+    out->kind = SLUICE_VAL_ARRAY;
+    out->u.arr.items = vals;
+    out->u.arr.n = n;
+    return 0;
+}
+
+static int f_conv_plain(ctx_t *c, const js_val_t *v, int top, sluice_value_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (v->type) {
+    case JS_NULL:
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    case JS_TRUE:
+    case JS_FALSE:
+        out->kind = SLUICE_VAL_BOOL;
+        out->u.b = v->type == JS_TRUE;
+        return 0;
+    case JS_NUMBER:
+        if (v->is_int) {
+            out->kind = SLUICE_VAL_INT;
+            out->u.i = f_int(v);
+        } else {
+            out->kind = SLUICE_VAL_FLOAT;
+            out->u.f = js_double(v);
+        }
+        return 0;
+    case JS_STRING: {
+        size_t n;
+        const char *s = f_text(c, v, &n);
+        if (!s)
+            return -1;
+        if (top && text_is_placeholder(c->dec, s, n)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        if (top && c->dec->precise_error && sluice_decode_looks_like_decimal(s, n))
+            return -1;
+        out->kind = SLUICE_VAL_TEXT;
+        out->u.s.ptr = s;
+        out->u.s.len = n;
+        return 0;
+    }
+    case JS_ARRAY: {
+        size_t n = f_count(v);
+        if (top && f_array_is_placeholder(c->dec, v, n)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return f_conv_array(c, NULL, v, n, out);
+    }
+    case JS_OBJECT:
+        if (top) {
+            int ph = f_map_is_placeholder(c->dec, v);
+            if (ph < 0)
+                return f_via_jansson(c, NULL, v, top, out);
+            if (ph) {
+                out->kind = SLUICE_VAL_UNAVAILABLE;
+                return 0;
+            }
+        }
+        return f_json_text(c, NULL, v, top, out);
+    }
+    return -1;
+}
+
+static int f_integer(ctx_t *c, const js_val_t *v, int64_t *out)
+{
+    if (f_is_int(v)) {
+        *out = f_int(v);
+        return 0;
+    }
+    if (v->type == JS_STRING) { /* the Debezium docs quote some ints */
+        size_t n;
+        const char *s = f_text(c, v, &n);
+        char *end;
+        if (!s)
+            return -1;
+        *out = strtoll(s, &end, 10);
+        return end != s && !*end ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Base64 string -> bytes in the arena (get_bytes). */
+static int f_bytes(ctx_t *c, const js_val_t *v, unsigned char **bytes, size_t *n)
+{
+    const char *s;
+    size_t len;
+    unsigned char *b;
+    long got;
+
+    if (v->escaped) {
+        if (!(s = f_text(c, v, &len)))
+            return -1;
+    } else {
+        s = v->start + 1;
+        len = v->len - 2;
+    }
+    b = sluice_arena_alloc(&c->ev->arena, len / 4 * 3 + 1);
+    if (!b)
+        return -1;
+    got = sluice_decode_base64(s, len, b);
+    if (got < 0)
+        return -1;
+    b[got] = '\0';
+    *bytes = b;
+    *n = (size_t)got;
+    return 0;
+}
+
+static int f_bytes_value(ctx_t *c, const jplan_t *p, const js_val_t *v, int top,
+                         sluice_value_t *out)
+{
+    unsigned char *b;
+    size_t n;
+
+    if (v->type != JS_STRING || f_bytes(c, v, &b, &n) < 0)
+        return -1;
+    if (top && n == c->dec->ph_len && memcmp(b, c->dec->ph, n) == 0) {
+        out->kind = SLUICE_VAL_UNAVAILABLE;
+        return 0;
+    }
+    if (p->tp.rule == SLUICE_RULE_DECIMAL)
+        return decimal_from_bytes(c, b, n, p->tp.scale, out);
+    if (p->tp.rule == SLUICE_RULE_BITS)
+        return sluice_decode_bits(&c->ev->arena, b, n, p->tp.bits, out) < 0 ? -1 : 0;
+    out->kind = SLUICE_VAL_BYTES;
+    out->u.s.ptr = (const char *)b;
+    out->u.s.len = n;
+    return 0;
+}
+
+static int f_conv(ctx_t *c, const jplan_t *p, const js_val_t *v, int top, sluice_value_t *out)
+{
+    int64_t x;
+
+    memset(out, 0, sizeof(*out));
+    if (v->type == JS_NULL) {
+        out->kind = SLUICE_VAL_NULL;
+        return 0;
+    }
+    if (top && v->type == JS_STRING && js_string_eq(v, c->dec->ph)) {
+        out->kind = SLUICE_VAL_UNAVAILABLE;
+        return 0;
+    }
+    switch (p->tp.rule) {
+    case SLUICE_RULE_INT:
+        if (f_integer(c, v, &x) < 0)
+            return -1;
+        out->kind = SLUICE_VAL_INT;
+        out->u.i = x;
+        return 0;
+    case SLUICE_RULE_DATE:
+    case SLUICE_RULE_TIME_MS:
+    case SLUICE_RULE_TIME_US:
+    case SLUICE_RULE_TIME_NS:
+    case SLUICE_RULE_TS_MS:
+    case SLUICE_RULE_TS_US:
+    case SLUICE_RULE_TS_NS:
+        if (f_integer(c, v, &x) < 0)
+            return -1;
+        return sluice_decode_int_value(sluice_decode_rule_intsem(p->tp.rule), x, out);
+    case SLUICE_RULE_INTERVAL_US:
+        if (f_integer(c, v, &x) < 0)
+            return -1;
+        return sluice_decode_interval_us(&c->ev->arena, x, out);
+    case SLUICE_RULE_FLOAT:
+        out->kind = SLUICE_VAL_FLOAT;
+        if (v->type == JS_NUMBER) {
+            out->u.f = f_number(v);
+            return 0;
+        }
+        if (js_string_eq(v, "NaN")) {
+            out->u.f = NAN;
+            return 0;
+        }
+        if (js_string_eq(v, "Infinity") || js_string_eq(v, "-Infinity")) {
+            out->u.f = js_string_eq(v, "Infinity") ? INFINITY : -INFINITY;
+            return 0;
+        }
+        return -1;
+    case SLUICE_RULE_BOOL:
+        if (v->type != JS_TRUE && v->type != JS_FALSE)
+            return -1;
+        out->kind = SLUICE_VAL_BOOL;
+        out->u.b = v->type == JS_TRUE;
+        return 0;
+    case SLUICE_RULE_TEXT:
+    case SLUICE_RULE_UUID:
+    case SLUICE_RULE_TIMESTAMPTZ:
+    case SLUICE_RULE_TIMETZ:
+    case SLUICE_RULE_INTERVAL_ISO:
+    case SLUICE_RULE_JSON: {
+        size_t n;
+        const char *s;
+        if (v->type != JS_STRING || !(s = f_text(c, v, &n)))
+            return -1;
+        if (p->tp.rule == SLUICE_RULE_JSON && top && text_is_placeholder(c->dec, s, n)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        out->kind = p->tp.kind;
+        out->u.s.ptr = s;
+        out->u.s.len = n;
+        return 0;
+    }
+    case SLUICE_RULE_DECIMAL_TEXT: {
+        size_t n;
+        const char *s;
+        if (v->type == JS_NUMBER)
+            return decimal_number(c, v->is_int, v->is_int ? (long long)f_int(v) : 0,
+                                  v->is_int ? 0 : js_double(v), -1, out);
+        if (v->type != JS_STRING || !(s = f_text(c, v, &n)))
+            return -1;
+        return sluice_decode_decimal_string(&c->ev->arena, s, n, out) < 0 ? -1 : 0;
+    }
+    case SLUICE_RULE_BYTES_TEXT: {
+        size_t n;
+        const char *s;
+        unsigned char *b;
+        long got;
+        if (v->type != JS_STRING || !(s = f_text(c, v, &n)))
+            return -1;
+        if (!(b = sluice_arena_alloc(&c->ev->arena, n + 1)))
+            return -1;
+        got = sluice_types_decode_binary(s, n, c->dec->bin, b);
+        if (got < 0)
+            return -1;
+        if (top && (size_t)got == c->dec->ph_len && memcmp(b, c->dec->ph, c->dec->ph_len) == 0) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        b[got] = '\0';
+        out->kind = SLUICE_VAL_BYTES;
+        out->u.s.ptr = (const char *)b;
+        out->u.s.len = (size_t)got;
+        return 0;
+    }
+    case SLUICE_RULE_DECIMAL:
+        if (v->type == JS_NUMBER) /* decimal.format=NUMERIC */
+            return decimal_number(c, v->is_int, v->is_int ? (long long)f_int(v) : 0,
+                                  v->is_int ? 0 : js_double(v), p->tp.scale, out);
+        return f_bytes_value(c, p, v, top, out);
+    case SLUICE_RULE_BYTES:
+    case SLUICE_RULE_BITS:
+        return f_bytes_value(c, p, v, top, out);
+    case SLUICE_RULE_VSD: {
+        js_val_t scale, value;
+        int has_scale, has_value;
+        unsigned char *b;
+        size_t n;
+        int64_t sc;
+        if (v->type != JS_OBJECT)
+            return -1;
+        has_scale = js_get(v, "scale", &scale);
+        has_value = js_get(v, "value", &value);
+        if (!has_value || value.type == JS_NULL) {
+            out->kind = SLUICE_VAL_NULL;
+            return 0;
+        }
+        if (!has_scale || !f_is_int(&scale) || value.type != JS_STRING)
+            return -1;
+        sc = f_int(&scale);
+        if (sc > SLUICE_DECIMAL_SCALE_MAX || sc < -SLUICE_DECIMAL_SCALE_MAX)
+            return -1;
+        if (f_bytes(c, &value, &b, &n) < 0)
+            return -1;
+        return decimal_from_bytes(c, b, n, (int32_t)sc, out);
+    }
+    case SLUICE_RULE_GEOMETRY:
+    case SLUICE_RULE_POINT:
+        return f_via_jansson(c, p, v, top, out);
+    case SLUICE_RULE_ARRAY: {
+        size_t n;
+        if (v->type != JS_ARRAY)
+            return -1;
+        n = f_count(v);
+        if (top && f_array_is_placeholder(c->dec, v, n)) {
+            out->kind = SLUICE_VAL_UNAVAILABLE;
+            return 0;
+        }
+        return f_conv_array(c, p->items, v, n, out);
+    }
+    case SLUICE_RULE_MAP:
+        if (top) {
+            int ph = f_map_is_placeholder(c->dec, v);
+            if (ph < 0)
+                return f_via_jansson(c, p, v, top, out);
+            if (ph) {
+                out->kind = SLUICE_VAL_UNAVAILABLE;
+                return 0;
+            }
+        }
+        if (v->type != JS_OBJECT && v->type != JS_ARRAY)
+            return -1;
+        return f_json_text(c, p, v, top, out);
+    case SLUICE_RULE_STRUCT:
+        if (v->type != JS_OBJECT)
+            return -1;
+        return f_json_text(c, p, v, top, out);
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* walking the message: one validating pass that converts as it goes */
+
+/* Members of an object not yet scanned: ow_next validates as it goes, the
+ * caller scans (or walks) each value and sets w->p after it. */
+typedef struct {
+    const char *p, *end;
+    int first;
+} ow_t;
+
+static void ow_init(ow_t *w, const char *brace, const char *end)
+{
+    w->p = brace + 1;
+    w->end = end;
+    w->first = 1;
+}
+
+/* 1: a member, key in *key, w->p at its value; 0: the object ended (w->p
+ * after '}'); -1: malformed. */
+static int ow_next(ow_t *w, js_val_t *key)
+{
+    const char *p = js_skip_ws(w->p, w->end);
+
+    if (p >= w->end)
+        return -1;
+    if (*p == '}') {
+        w->p = p + 1;
+        return 0;
+    }
+    if (!w->first) {
+        if (*p != ',')
+            return -1;
+        p = js_skip_ws(p + 1, w->end);
+        if (p >= w->end)
+            return -1;
+    }
+    w->first = 0;
+    if (*p != '"' || !(p = js_value_at(p, w->end, 0, key, NULL)))
+        return -1;
+    p = js_skip_ws(p, w->end);
+    if (p >= w->end || *p != ':')
+        return -1;
+    w->p = js_skip_ws(p + 1, w->end);
+    return w->p < w->end ? 1 : -1;
+}
+
+/* Scans the member value at w->p (nested `depth` deep) into *v. */
+static int ow_value(ow_t *w, int depth, js_val_t *v)
+{
+    const char *q = js_value_at(w->p, w->end, depth, v, NULL);
+
+    if (!q)
+        return -1;
+    w->p = q;
+    return 0;
+}
+
+/* A key as bytes: raw when it has no escape, else decoded into tmp. */
+static int key_bytes(const js_val_t *k, char *tmp, size_t tmplen, const char **s, size_t *n)
+{
+    if (!k->escaped) {
+        *s = k->start + 1;
+        *n = k->len - 2;
+        return 0;
+    }
+    if (k->len > tmplen)
+        return -1;
+    *n = js_string_decode(k, tmp);
+    *s = tmp;
+    return 0;
+}
+
+static int is_key(const char *s, size_t n, const char *lit, size_t litn)
+{
+    return n == litn && memcmp(s, lit, n) == 0;
+}
+#define IS_KEY(s, n, lit) is_key(s, n, lit, sizeof(lit) - 1)
+
+static int row_index(const rowplan_t *rp, const char *s, size_t n, size_t guess)
+{
+    size_t k;
+
+    if (guess < rp->n && rp->f[guess].len == n && memcmp(rp->f[guess].name, s, n) == 0)
+        return (int)guess;
+    for (k = name_hash(s, n) & (rp->nslots - 1); rp->slots[k]; k = (k + 1) & (rp->nslots - 1)) {
+        const rfield_t *f = &rp->f[rp->slots[k] - 1];
+        if (f->len == n && memcmp(f->name, s, n) == 0)
+            return (int)rp->slots[k] - 1;
+    }
+    return -1;
+}
+
+/* The names and types of a planned row, copied into the event. */
+static int row_types(ctx_t *c, const rowplan_t *rp, sluice_column_t *cols)
+{
+    unsigned char *b;
+    sluice_coltype_t *ct;
+    size_t i;
+
+    if (!rp->n)
+        return 0;
+    if (!(b = sluice_arena_alloc(&c->ev->arena, rp->blob_len)))
+        return -1;
+    memcpy(b, rp->blob, rp->blob_len);
+    ct = (sluice_coltype_t *)b;
+    for (i = 0; i < rp->n; i++) {
+        ct[i].pg_type = (const char *)b + rp->pg_off[i];
+        ct[i].semantic = rp->sem_off[i] == SIZE_MAX ? NULL : (const char *)b + rp->sem_off[i];
+        cols[i].name = (const char *)b + rp->name_off[i];
+        cols[i].type = &ct[i];
+    }
+    return 0;
+}
+
+/* A row object at *pp (its '{'), `depth` deep, with a schema (conv_row). */
+static int walk_row_plan(ctx_t *c, const rowplan_t *rp, const char **pp, const char *end,
+                         int depth, sluice_row_t *row)
+{
+    sluice_column_t *cols = NULL;
+    unsigned char small[256], *filled = small;
+    size_t expect = 0, i;
+    char tmp[256];
+    ow_t w;
+    js_val_t k, v;
+    int r, rc = -1;
+
+    memset(row, 0, sizeof(*row));
+    if (!rp || !rp->ok)
+        return -1;
+    if (rp->n && !(cols = sluice_arena_calloc(&c->ev->arena, rp->n, sizeof(*cols))))
+        return -1;
+    if (rp->n > sizeof(small) && !(filled = sluice_arena_alloc(&c->ev->arena, rp->n)))
+        return -1;
+    memset(filled, 0, rp->n < sizeof(small) ? sizeof(small) : rp->n);
+    ow_init(&w, *pp, end);
+    while ((r = ow_next(&w, &k)) == 1) {
+        const char *s;
+        size_t n;
+        int idx;
+        if (key_bytes(&k, tmp, sizeof(tmp), &s, &n) < 0 ||
+            (idx = row_index(rp, s, n, expect)) < 0 || filled[idx])
+            goto out; /* undeclared or repeated column */
+        filled[idx] = 1;
+        expect = (size_t)idx + 1;
+        if (ow_value(&w, depth + 1, &v) < 0 ||
+            f_conv(c, rp->f[idx].plan, &v, 1, &cols[idx].value) < 0)
+            goto out;
+    }
+    if (r < 0 || row_types(c, rp, cols) < 0)
+        goto out;
+    for (i = 0; i < rp->n; i++)
+        if (!filled[i])
+            cols[i].value.kind = SLUICE_VAL_NULL;
+    row->cols = cols;
+    row->ncols = rp->n;
+    row->present = 1;
+    *pp = w.p;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* A row object without a schema: columns in document order. */
+static int walk_row_plain(ctx_t *c, const char **pp, const char *end, int depth, int root,
+                          sluice_row_t *row)
+{
+    sluice_column_t *cols = NULL;
+    size_t n = 0, cap = 0, i;
+    ow_t w;
+    js_val_t k, v;
+    int r;
+
+    memset(row, 0, sizeof(*row));
+    ow_init(&w, *pp, end);
+    while ((r = ow_next(&w, &k)) == 1) {
+        size_t len;
+        const char *name = f_text(c, &k, &len);
+        if (!name)
+            return -1;
+        /* a key document {"schema", "payload"} would be split: not here */
+        if (root && (IS_KEY(name, len, "schema") || IS_KEY(name, len, "payload")))
+            return -1;
+        for (i = 0; i < n; i++) /* jansson keeps one column per name */
+            if (cols[i].name[0] == name[0] && strcmp(cols[i].name, name) == 0)
+                return -1;
+        if (n == cap) {
+            sluice_column_t *more;
+            cap = cap ? cap * 2 : 16;
+            if (!(more = sluice_arena_calloc(&c->ev->arena, cap, sizeof(*more))))
+                return -1;
+            if (n)
+                memcpy(more, cols, n * sizeof(*cols));
+            cols = more;
+        }
+        cols[n].name = name;
+        if (ow_value(&w, depth + 1, &v) < 0 || f_conv_plain(c, &v, 1, &cols[n].value) < 0)
+            return -1;
+        n++;
+    }
+    if (r < 0)
+        return -1;
+    row->cols = cols;
+    row->ncols = n;
+    row->present = 1;
+    *pp = w.p;
+    return 0;
+}
+
+/* The source block's members that parse_source reads. */
+enum {
+    S_CONNECTOR, S_NAME, S_DB, S_SCHEMA, S_TABLE, S_SNAPSHOT, S_TS_MS, S_TXID, S_FILE, S_POS,
+    S_ROW, S_SEQUENCE, S_LSN, S_N
+};
+
+typedef struct {
+    unsigned seen;
+    js_val_t v[S_N];
+} src_t;
+
+static int source_key(const char *s, size_t n)
+{
+    switch (n) {
+    case 2:
+        return IS_KEY(s, n, "db") ? S_DB : -1;
+    case 3:
+        return IS_KEY(s, n, "pos") ? S_POS : IS_KEY(s, n, "row") ? S_ROW
+               : IS_KEY(s, n, "lsn")                             ? S_LSN
+                                                                 : -1;
+    case 4:
+        return IS_KEY(s, n, "name") ? S_NAME : IS_KEY(s, n, "txId") ? S_TXID
+               : IS_KEY(s, n, "file")                               ? S_FILE
+                                                                    : -1;
+    case 5:
+        return IS_KEY(s, n, "ts_ms") ? S_TS_MS : IS_KEY(s, n, "table") ? S_TABLE : -1;
+    case 6:
+        return IS_KEY(s, n, "schema") ? S_SCHEMA : -1;
+    case 8:
+        return IS_KEY(s, n, "snapshot") ? S_SNAPSHOT : IS_KEY(s, n, "sequence") ? S_SEQUENCE : -1;
+    case 9:
+        return IS_KEY(s, n, "connector") ? S_CONNECTOR : -1;
+    }
+    return -1;
+}
+
+static int walk_source(const char **pp, const char *end, int depth, src_t *src)
+{
+    ow_t w;
+    js_val_t k, v;
+    char tmp[64];
+    int r;
+
+    memset(src, 0, sizeof(*src));
+    ow_init(&w, *pp, end);
+    while ((r = ow_next(&w, &k)) == 1) {
+        const char *s;
+        size_t n;
+        int id = -1;
+        if (key_bytes(&k, tmp, sizeof(tmp), &s, &n) == 0)
+            id = source_key(s, n);
+        else
+            return -1; /* a long escaped name: not worth it */
+        if (ow_value(&w, depth + 1, &v) < 0)
+            return -1;
+        if (id >= 0) {
+            if (src->seen & (1u << id))
+                return -1; /* jansson keeps the last: leave it to it */
+            src->seen |= 1u << id;
+            src->v[id] = v;
+        }
+    }
+    if (r < 0)
+        return -1;
+    *pp = w.p;
+    return 0;
+}
+
+static const js_val_t *src_get(const src_t *src, int id)
+{
+    return src->seen & (1u << id) ? &src->v[id] : NULL;
+}
+
+/* get_str / get_int on a recorded member */
+static int f_get_str(ctx_t *c, const js_val_t *v, const char **out)
+{
+    size_t n;
+
+    *out = NULL;
+    if (!v || v->type == JS_NULL)
+        return 0;
+    if (v->type != JS_STRING)
+        return -1;
+    return (*out = f_text(c, v, &n)) ? 0 : -1;
+}
+
+static int f_get_int(const js_val_t *v, int64_t dflt, int64_t *out)
+{
+    *out = dflt;
+    if (!v || v->type == JS_NULL)
+        return 0;
+    if (!f_is_int(v))
+        return -1;
+    *out = f_int(v);
+    return 0;
+}
+
+/* parse_source() on the recorded members */
+static int f_source(ctx_t *c, const src_t *src)
+{
+    sluice_event_t *ev = c->ev;
+    sluice_source_fields_t sf;
+    const js_val_t *snap = src_get(src, S_SNAPSHOT), *seq, *lsn, *file;
+    char why[SLUICE_ERR_MSG_MAX / 2];
+
+    if (f_get_str(c, src_get(src, S_CONNECTOR), &ev->connector) < 0 ||
+        f_get_str(c, src_get(src, S_NAME), &ev->server) < 0 ||
+        f_get_str(c, src_get(src, S_DB), &ev->db) < 0 ||
+        f_get_str(c, src_get(src, S_SCHEMA), &ev->schema) < 0 ||
+        f_get_str(c, src_get(src, S_TABLE), &ev->table) < 0 ||
+        f_get_int(src_get(src, S_TS_MS), 0, &ev->source_ts_ms) < 0 ||
+        f_get_int(src_get(src, S_TXID), -1, &ev->tx_id) < 0)
+        return -1;
+    ev->snapshot = SLUICE_SNAPSHOT_FALSE;
+    if (snap && snap->type != JS_NULL) {
+        if (snap->type == JS_TRUE || snap->type == JS_FALSE) {
+            ev->snapshot = snap->type == JS_TRUE ? SLUICE_SNAPSHOT_TRUE : SLUICE_SNAPSHOT_FALSE;
+        } else {
+            char tmp[64];
+            const char *s;
+            size_t n;
+            if (snap->type != JS_STRING || key_bytes(snap, tmp, sizeof(tmp), &s, &n) < 0 ||
+                sluice_decode_snapshot(s, n, &ev->snapshot) < 0)
+                return -1;
+        }
+    }
+    memset(&sf, 0, sizeof(sf));
+    sf.connector = ev->connector;
+    sf.mysql_fields = src_get(src, S_FILE) || src_get(src, S_POS);
+    if (sf.mysql_fields || (ev->connector && (!strcmp(ev->connector, "mysql") ||
+                                              !strcmp(ev->connector, "mariadb")))) {
+        if (f_get_int(src_get(src, S_POS), 0, &sf.binpos) < 0 ||
+            f_get_int(src_get(src, S_ROW), 0, &sf.row) < 0)
+            return -1;
+        file = src_get(src, S_FILE);
+        if (file && file->type == JS_STRING && f_get_str(c, file, &sf.file) < 0)
+            return -1;
+    }
+    seq = src_get(src, S_SEQUENCE);
+    if (seq && seq->type == JS_STRING && f_get_str(c, seq, &sf.sequence) < 0)
+        return -1;
+    lsn = src_get(src, S_LSN);
+    sf.has_lsn = lsn && f_is_int(lsn);
+    sf.lsn = sf.has_lsn ? f_int(lsn) : 0;
+    return sluice_decode_position(&sf, &ev->pos, why, sizeof(why)) < 0 ? -1 : 0;
+}
+
+/* The payload members decode_value reads. */
+typedef struct {
+    int has_op, has_source, has_ts, has_before, has_after, prefixed, source_obj;
+    js_val_t op, ts_ms;
+    src_t src;
+} pl_t;
+
+/* The envelope payload object at *pp, `depth` deep; root: it is the
+ * document itself (no "schema" member). Rows convert as they come. */
+static int walk_envelope(ctx_t *c, const centry_t *e, const char **pp, const char *end,
+                         int depth, int root, pl_t *pl)
+{
+    sluice_event_t *ev = c->ev;
+    ow_t w;
+    js_val_t k, v;
+    char tmp[256];
+    int r;
+
+    memset(pl, 0, sizeof(*pl));
+    ow_init(&w, *pp, end);
+    while ((r = ow_next(&w, &k)) == 1) {
+        const char *s;
+        size_t n;
+        int *seen = NULL;
+        sluice_row_t *row = NULL;
+        const rowplan_t *rp = NULL;
+        int declared = 1;
+        if (key_bytes(&k, tmp, sizeof(tmp), &s, &n) < 0)
+            return -1;
+        /* has_prefixed(): even when the prefix makes it "op" (prefix "") */
+        if (is_key(s, n, c->dec->pfx_op, c->dec->pfx_op_len) ||
+            is_key(s, n, c->dec->pfx_deleted, c->dec->pfx_deleted_len))
+            pl->prefixed = 1;
+        if (IS_KEY(s, n, "before")) {
+            seen = &pl->has_before;
+            row = &ev->before;
+            rp = e ? e->before : NULL;
+            declared = e ? e->has_before : 1;
+        } else if (IS_KEY(s, n, "after")) {
+            seen = &pl->has_after;
+            row = &ev->after;
+            rp = e ? e->after : NULL;
+            declared = e ? e->has_after : 1;
+        } else if (IS_KEY(s, n, "source")) {
+            seen = &pl->has_source;
+        } else if (IS_KEY(s, n, "op")) {
+            seen = &pl->has_op;
+        } else if (IS_KEY(s, n, "ts_ms")) {
+            seen = &pl->has_ts;
+        } else if (root && (IS_KEY(s, n, "schema") || IS_KEY(s, n, "payload"))) {
+            return -1;
+        }
+        if (seen) {
+            if (*seen)
+                return -1; /* a repeated member: jansson keeps the last */
+            *seen = 1;
+        }
+        if (row && *w.p == '{') {
+            if (!declared) /* a row the schema does not declare */
+                return -1;
+            if (e ? walk_row_plan(c, rp, &w.p, end, depth + 1, row) < 0
+                  : walk_row_plain(c, &w.p, end, depth + 1, 0, row) < 0)
+                return -1;
+            continue;
+        }
+        if (seen == &pl->has_source && *w.p == '{') {
+            if (walk_source(&w.p, end, depth + 1, &pl->src) < 0)
+                return -1;
+            pl->source_obj = 1;
+            continue;
+        }
+        if (ow_value(&w, depth + 1, &v) < 0)
+            return -1;
+        if (row && v.type != JS_NULL)
+            return -1; /* a row that is not an object */
+        if (seen == &pl->has_op)
+            pl->op = v;
+        else if (seen == &pl->has_ts)
+            pl->ts_ms = v;
+    }
+    if (r < 0)
+        return -1;
+    *pp = w.p;
+    return 0;
+}
+
+/* decode_value() after the walk: classify, op, source, ts_ms. */
+static int f_envelope(ctx_t *c, const centry_t *e, const pl_t *pl)
+{
+    sluice_event_t *ev = c->ev;
+    char tmp[8];
+    const char *s;
+    size_t n;
+
+    /* classify(): flattened records went elsewhere before the walk (YES) or
+     * come back here as -2 (AUTO) */
+    if (!(pl->has_op && pl->op.type == JS_STRING && pl->source_obj) &&
+        c->dec->flattened == SLUICE_FLATTENED_AUTO && pl->prefixed)
+        return -2;
+    if ((e && e->control) || !pl->has_op)
+        return -1;
+    /* parse_op() */
+    if (pl->op.type != JS_STRING || key_bytes(&pl->op, tmp, sizeof(tmp), &s, &n) < 0 || n != 1 ||
+        !strchr("cudrt", s[0]))
+        return -1; /* 'm' (message) too: the reference path does those */
+    ev->op = (sluice_op_t)s[0];
+    if (!pl->source_obj || f_source(c, &pl->src) < 0 ||
+        f_get_int(pl->has_ts ? &pl->ts_ms : NULL, 0, &ev->ts_ms) < 0)
+        return -1;
+    return 0;
+}
+
+/* decode_flat(): the payload object at p is one row. */
+static int f_flat(ctx_t *c, const centry_t *e, const char *p, const char *end, int depth,
+                  int root)
+{
+    sluice_row_t all;
+    char why[SLUICE_ERR_MSG_MAX / 2];
+
+    if (e ? walk_row_plan(c, e->flat, &p, end, depth, &all) < 0
+          : walk_row_plain(c, &p, end, depth, root, &all) < 0)
+        return -1;
+    return sluice_decode_flat_finish(c->ev, &all, c->dec->prefix, why, sizeof(why)) == 0 ? 0 : -1;
+}
+
+/* Restores the event to what it was on entry (the arena keeps what the
+ * attempt allocated; that is only memory). */
+static void f_undo(sluice_event_t *ev, const sluice_event_t *saved)
+{
+    sluice_arena_t arena = ev->arena;
+
+    *ev = *saved;
+    ev->arena = arena;
+}
+
+/* After the root object: nothing but whitespace. */
+static int f_end(const char *p, const char *end)
+{
+    return js_skip_ws(p, end) == end ? 0 : -1;
+}
+
+static int fast_value(ctx_t *c, const char *buf, size_t len)
+{
+    const char *end = buf + len, *p = js_skip_ws(buf, end), *payload = NULL;
+    const centry_t *e = NULL;
+    int root = 0, depth = 1, rc;
+    ow_t w;
+    js_val_t k, v;
+    pl_t pl;
+
+    if (p >= end || *p != '{')
+        return -1;
+    ow_init(&w, p, end);
+    if (ow_next(&w, &k) != 1)
+        return -1;
+    if (js_string_eq(&k, "schema")) {
+        /* {"schema": S, "payload": P, ...}: S first, as JsonConverter writes */
+        if (*w.p == '{') {
+            if (!(e = schema_at(c->dec, CK_VALUE, w.p, end, &w.p)) || !e->env_ok)
+                return -1;
+        } else if (ow_value(&w, 1, &v) < 0 || v.type != JS_NULL) {
+            return -1;
+        }
+        while ((rc = ow_next(&w, &k)) == 1) {
+            if (js_string_eq(&k, "schema"))
+                return -1;
+            if (js_string_eq(&k, "payload")) {
+                if (payload || *w.p != '{')
+                    return -1;
+                payload = w.p;
+                if (c->dec->flattened == SLUICE_FLATTENED_YES) {
+                    if (f_flat(c, e, w.p, end, 1, 0) < 0 || ow_value(&w, 1, &v) < 0)
+                        return -1;
+                } else if (walk_envelope(c, e, &w.p, end, 1, 0, &pl) < 0) {
+                    return -1;
+                }
+                continue;
+            }
+            if (ow_value(&w, 1, &v) < 0)
+                return -1;
+        }
+        if (rc < 0 || !payload)
+            return -1;
+    } else {
+        /* no schema: the document is the payload */
+        if (js_string_eq(&k, "payload"))
+            return -1;
+        root = 1;
+        depth = 0;
+        payload = p;
+        w.p = p;
+        if (c->dec->flattened == SLUICE_FLATTENED_YES) {
+            if (f_flat(c, NULL, p, end, 0, 1) < 0 || !(w.p = js_value_at(p, end, 0, &v, NULL)))
+                return -1;
+        } else if (walk_envelope(c, NULL, &w.p, end, 0, 1, &pl) < 0) {
+            return -1;
+        }
+    }
+    if (f_end(w.p, end) < 0)
+        return -1;
+    if (c->dec->flattened == SLUICE_FLATTENED_YES)
+        return 0;
+    rc = f_envelope(c, e, &pl);
+    if (rc == -2) { /* a flattened record after all: walk it as one row */
+        memset(&c->ev->before, 0, sizeof(c->ev->before));
+        memset(&c->ev->after, 0, sizeof(c->ev->after));
+        return f_flat(c, e, payload, end, depth, root);
+    }
+    return rc;
+}
+
+static int fast_key(ctx_t *c, const char *buf, size_t len)
+{
+    const char *end = buf + len, *p = js_skip_ws(buf, end);
+    const centry_t *e = NULL;
+    int have_payload = 0, rc;
+    sluice_row_t row;
+    ow_t w;
+    js_val_t k, v;
+
+    memset(&row, 0, sizeof(row));
+    if (p >= end || *p != '{')
+        return -1;
+    ow_init(&w, p, end);
+    if (ow_next(&w, &k) != 1)
+        return -1;
+    if (js_string_eq(&k, "schema")) {
+        if (*w.p == '{') {
+            if (!(e = schema_at(c->dec, CK_KEY, w.p, end, &w.p)) || !e->key)
+                return -1;
+        } else if (ow_value(&w, 1, &v) < 0 || v.type != JS_NULL) {
+            return -1;
+        }
+        while ((rc = ow_next(&w, &k)) == 1) {
+            if (js_string_eq(&k, "schema"))
+                return -1;
+            if (js_string_eq(&k, "payload")) {
+                if (have_payload)
+                    return -1;
+                have_payload = 1;
+                if (*w.p == '{') {
+                    if (e ? walk_row_plan(c, e->key, &w.p, end, 1, &row) < 0
+                          : walk_row_plain(c, &w.p, end, 1, 0, &row) < 0)
+                        return -1;
+                    continue;
+                }
+                if (ow_value(&w, 1, &v) < 0 || v.type != JS_NULL)
+                    return -1;
+                continue; /* null payload: no key columns */
+            }
+            if (ow_value(&w, 1, &v) < 0)
+                return -1;
+        }
+        if (rc < 0 || !have_payload)
+            return -1;
+    } else {
+        w.p = p;
+        if (walk_row_plain(c, &w.p, end, 0, 1, &row) < 0)
+            return -1;
+    }
+    if (f_end(w.p, end) < 0)
+        return -1;
+    c->ev->key = row;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* entry points */
+
+int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                              sluice_event_t *ev, sluice_err_t *err)
+{
+    if (!dec->reference) {
+        sluice_event_t saved = *ev;
+        ctx_t c = {dec, ev, err, "value", NULL, NULL, 1};
+        if (fast_value(&c, buf, len) == 0) {
+            dec->stats.fast++;
+            sluice_event_mark_key_columns(ev);
+            return 0;
+        }
+        f_undo(ev, &saved);
+        dec->stats.fallback++;
+    } else {
+        dec->stats.reference++;
+    }
+    return ref_value(dec, buf, len, ev, err);
+}
+
+int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                            sluice_event_t *ev, sluice_err_t *err)
+{
+    if (!dec->reference) {
+        sluice_event_t saved = *ev;
+        ctx_t c = {dec, ev, err, "key", NULL, NULL, 1};
+        if (fast_key(&c, buf, len) == 0) {
+            dec->stats.fast++;
+            sluice_event_mark_key_columns(ev);
+            return 0;
+        }
+        f_undo(ev, &saved);
+        dec->stats.fallback++;
+    } else {
+        dec->stats.reference++;
+    }
+    return ref_key(dec, buf, len, ev, err);
 }

@@ -111,4 +111,24 @@ int sluice_decode_looks_like_decimal(const char *s, size_t len);
 int sluice_decode_flat_finish(sluice_event_t *ev, const sluice_row_t *all, const char *prefix,
                               char *why, size_t whylen);
 
+/* The JSON decoder's fast path (schema cache + scanner, docs/decode.md):
+ * counters, and switches for tests and benchmarks. */
+typedef struct {
+    uint64_t fast;          /* messages (values and keys) decoded by the fast path */
+    uint64_t fallback;      /* ... handed to the reference (jansson) path */
+    uint64_t reference;     /* ... decoded by the reference path because it is forced */
+    uint64_t cache_hits;    /* schemas found in the cache */
+    uint64_t cache_misses;  /* schemas compiled */
+    uint64_t cache_evictions;
+} sluice_json_decoder_stats_t;
+
+struct sluice_json_decoder;
+void sluice_json_decoder_get_stats(const struct sluice_json_decoder *dec,
+                                   sluice_json_decoder_stats_t *out);
+/* on: every message takes the reference path (what
+ * SLUICE_DECODE_JSON_REFERENCE=1 sets at creation). */
+void sluice_json_decoder_set_reference(struct sluice_json_decoder *dec, int on);
+/* Schema cache capacity (default 1024, at least 1); empties the cache. */
+int sluice_json_decoder_set_cache_cap(struct sluice_json_decoder *dec, size_t cap);
+
 #endif

@@ -90,6 +90,17 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* Whether any of 8 bytes ends a plain ASCII run: a control character, '"',
+ * '\\' or a byte >= 0x80 (bit tricks: "determine if a word has a byte less
+ * than n", exact as a yes/no). */
+static int special8(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & high ? 1 : 0;
+}
+
 static const char *scan_string(scan_t *s, const char *p, js_val_t *out)
 {
     const char *start = p++;
@@ -97,7 +108,14 @@ static const char *scan_string(scan_t *s, const char *p, js_val_t *out)
 
     for (;;) {
         unsigned char c;
-        /* fast run over plain ASCII */
+        /* fast run over plain ASCII, 8 bytes at a time, then byte by byte */
+        while (s->end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (special8(x))
+                break;
+            p += 8;
+        }
         while (p < s->end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\' &&
                (unsigned char)*p < 0x80)
             p++;
@@ -306,6 +324,18 @@ const char *js_value(const char *p, const char *end, js_val_t *out, js_err_t *er
     return scan_value(&s, p, out, 0);
 }
 
+const char *js_value_at(const char *p, const char *end, int depth, js_val_t *out, js_err_t *err)
+{
+    scan_t s = {p, end, err};
+
+    return scan_value(&s, p, out, depth);
+}
+
+const char *js_skip_ws(const char *p, const char *end)
+{
+    return skip_ws(p, end);
+}
+
 int js_document(const char *p, size_t len, js_val_t *out, js_err_t *err)
 {
     scan_t s = {p, p + len, err};
@@ -449,7 +479,7 @@ size_t js_string_decode(const js_val_t *str, char *out)
             out[n++] = '\t';
             break;
         case 'u': {
-            unsigned cp, lo;
+            unsigned cp = 0, lo = 0;
             read_u4(p, end, &cp);
             p += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {

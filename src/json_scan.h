@@ -37,6 +37,15 @@ typedef struct {
  * position after it, or NULL with *err filled. depth limits nesting. */
 const char *js_value(const char *p, const char *end, js_val_t *out, js_err_t *err);
 
+/* The same for a value nested `depth` containers deep in its document
+ * (the root value is depth 0), so that the nesting limit counts the whole
+ * document, as jansson's does. */
+const char *js_value_at(const char *p, const char *end, int depth, js_val_t *out, js_err_t *err);
+
+/* Skips JSON whitespace (space, tab, CR, LF); returns the first other byte
+ * or end. */
+const char *js_skip_ws(const char *p, const char *end);
+
 /* Whole document: exactly one value, only whitespace around it. */
 int js_document(const char *p, size_t len, js_val_t *out, js_err_t *err);
 

@@ -1236,6 +1236,22 @@ static int derive_converters(derive_t *d)
         goto nomem;
     if (kauth && !m->registry_basic_auth && set_str(&m->registry_basic_auth, kauth) < 0)
         goto nomem;
+    {
+        /* Kafka Connect converters default replace.null.with.default to true:
+         * an explicit NULL in a column with a default arrives as the default */
+        char *rnd = NULL;
+        if (get(d, "value.converter.replace.null.with.default", &rnd) < 0)
+            goto out;
+        if ((!rnd || strcmp(rnd, "false") != 0) && m->value_format &&
+            note(m, "value.converter.replace.null.with.default is %s: an explicit NULL in a column "
+                    "that has a default arrives as that default; set it to false to keep NULLs "
+                    "(docs/avro.md)",
+                 rnd ? rnd : "true (the converter's default)") < 0) {
+            free(rnd);
+            goto nomem;
+        }
+        free(rnd);
+    }
     if (m->value_schemas == 0 && m->decimal_mode && strcmp(m->decimal_mode, "precise") == 0 &&
         note(m, "value.converter.schemas.enable=false with decimal.handling.mode=precise: decimal "
                 "values arrive as base64 bytes without their scale; use decimal.handling.mode="

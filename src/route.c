@@ -30,7 +30,14 @@ int sluice_route_target(const sluice_config_t *cfg, const char *topic, sluice_ta
         target->schema = strndup(explicit, (size_t)(dot - explicit));
         target->table = strdup(dot + 1);
     } else {
-        dot = strrchr(topic, '.');
+        const char *delim = cfg->topic_delimiter && *cfg->topic_delimiter ? cfg->topic_delimiter : ".";
+        size_t dl = strlen(delim);
+        const char *p;
+        dot = NULL;
+        for (p = strstr(topic, delim); p; p = strstr(p + 1, delim))
+            dot = p;
+        if (dot)
+            dot += dl - 1; /* the table name starts after the delimiter */
         if (!dot || !dot[1])
             return sluice_err_set(err, SLUICE_ERR_PERMANENT,
                                   "route: topic \"%s\" is not named <prefix>.<schema>.<table>; map it "
@@ -94,8 +101,16 @@ typedef struct {
     sluice_route_entry_t *e; /* all entries matching the (topic, table) */
 } chain_t;
 
+/* Patterns of one entry: the compiled match, or the config's handlers.<name>. */
+typedef struct {
+    char **pats;
+    size_t n;
+} pats_t;
+
 struct sluice_router {
     sluice_route_entry_t *all;
+    pats_t *pats; /* per entry, when the config overrides the match */
+    size_t npats;
     size_t nall;
     int has_custom;
     strmap_t chains; /* "topic\x1fschema.table" -> chain_t* */
@@ -114,11 +129,35 @@ sluice_router_t *sluice_router_new(const sluice_config_t *cfg, const sluice_hand
         handlers = mirror_only;
         n = 1;
     }
-    if (!r || !(r->all = calloc(n, sizeof(*r->all))) || !(r->scratch = calloc(n, sizeof(*r->scratch)))) {
+    if (!r || !(r->all = calloc(n, sizeof(*r->all))) || !(r->scratch = calloc(n, sizeof(*r->scratch))) ||
+        !(r->pats = calloc(n, sizeof(*r->pats)))) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "route: out of memory");
         goto fail;
     }
+    r->npats = n;
     strmap_init(&r->chains);
+    /* every handlers.<name> of the config must name a compiled handler */
+    for (i = 0; i < cfg->nhandlers; i++) {
+        for (j = 0; j < n && strcmp(handlers[j].name, cfg->handlers[i].key) != 0; j++)
+            ;
+        if (j == n) {
+            char names[512];
+            size_t used = 0, k;
+            names[0] = '\0';
+            for (k = 0; k < n && used < sizeof(names) - 1; k++) {
+                int w = snprintf(names + used, sizeof(names) - used, "%s%s", k ? ", " : "",
+                                 handlers[k].name);
+                if (w < 0)
+                    break;
+                used += (size_t)w;
+            }
+            sluice_err_set(err, SLUICE_ERR_FATAL,
+                           "config: handlers.%s names no handler compiled into this worker (it has: "
+                           "%s)",
+                           cfg->handlers[i].key, names);
+            goto fail;
+        }
+    }
     for (i = 0; i < n; i++) {
         const sluice_handler_t *h = &handlers[i];
         if (!h->name || !h->match) {
@@ -133,6 +172,25 @@ sluice_router_t *sluice_router_new(const sluice_config_t *cfg, const sluice_hand
             }
         r->all[i].h = h;
         r->all[i].is_mirror = h->fn == NULL;
+        {
+            const char *cp = sluice_config_handler_patterns(cfg, h->name);
+            if (cp) {
+                char *copy = strdup(cp), *save = NULL, *tok;
+                if (!copy) {
+                    sluice_err_set(err, SLUICE_ERR_FATAL, "route: out of memory");
+                    goto fail;
+                }
+                r->pats[i].pats = calloc(strlen(cp) + 2, sizeof(char *));
+                for (tok = strtok_r(copy, "\n", &save); tok && r->pats[i].pats;
+                     tok = strtok_r(NULL, "\n", &save))
+                    r->pats[i].pats[r->pats[i].n++] = strdup(tok);
+                free(copy);
+                if (!r->pats[i].pats) {
+                    sluice_err_set(err, SLUICE_ERR_FATAL, "route: out of memory");
+                    goto fail;
+                }
+            }
+        }
         if (!r->all[i].is_mirror)
             r->has_custom = 1;
         if (h->init && h->init(cfg, &r->all[i].state, err) < 0) {
@@ -168,6 +226,15 @@ void sluice_router_destroy(sluice_router_t *r)
     for (i = r->nall; i-- > 0;)
         if (r->all[i].h->teardown)
             r->all[i].h->teardown(r->all[i].state);
+    if (r->pats) {
+        size_t k;
+        for (i = 0; i < r->npats; i++) {
+            for (k = 0; k < r->pats[i].n; k++)
+                free(r->pats[i].pats[k]);
+            free(r->pats[i].pats);
+        }
+        free(r->pats);
+    }
     strmap_cleanup(&r->chains, chain_free);
     free(r->all);
     free(r->scratch);
@@ -190,8 +257,17 @@ static chain_t *resolve(sluice_router_t *r, const char *topic, const char *quali
         return NULL;
     }
     for (i = 0; i < r->nall; i++) {
-        const char *m = r->all[i].h->match;
-        if (sluice_route_glob(m, topic) || (qualified && sluice_route_glob(m, qualified)))
+        size_t k;
+        int hit = 0;
+        if (r->pats[i].pats) {
+            for (k = 0; k < r->pats[i].n && !hit; k++)
+                hit = sluice_route_glob(r->pats[i].pats[k], topic) ||
+                      (qualified && sluice_route_glob(r->pats[i].pats[k], qualified));
+        } else {
+            const char *m = r->all[i].h->match;
+            hit = sluice_route_glob(m, topic) || (qualified && sluice_route_glob(m, qualified));
+        }
+        if (hit)
             c->e[c->n++] = r->all[i];
     }
     if (strmap_put(&r->chains, key, klen, c) < 0) {

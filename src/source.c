@@ -111,7 +111,7 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         /* per partition: bounds memory whatever the backlog */
-        {"queued.max.messages.kbytes", "4096"},
+        {"queued.max.messages.kbytes", "16384"},
         {"queued.min.messages", "20000"},
         {"isolation.level", "read_committed"},
     };

@@ -14,6 +14,7 @@
 #include "sluice/cli.h"
 #include "sluice/dlq.h"
 #include "sluice/observe.h"
+#include "sluice/progress.h"
 #include "sluice/source.h"
 
 /* How long one dead-letter write may take before it counts as failed. */
@@ -25,6 +26,8 @@ typedef struct {
     int64_t end;        /* high watermark when assigned (--exit-at-end) */
     int64_t eof_offset; /* last EOF position seen, -1 none */
     int pending;        /* messages of this partition not yet applied */
+    int64_t next;       /* offset the next message must have at least, -1 unknown */
+    int warned_dup;     /* logged that messages came again */
 } assigned_t;
 
 typedef struct {
@@ -39,6 +42,7 @@ struct sluice_worker {
     sluice_apply_t *ap;
     sluice_source_t *src;
     sluice_dlq_t *dlq; /* NULL unless dlq.enabled */
+    sluice_progress_t *prog; /* catch-up progress (--exit-at-end) */
     int exit_at_end;
 
     batch_t cur; /* being collected */
@@ -106,6 +110,33 @@ static int all_done(const sluice_worker_t *w)
 }
 
 /* ---- batches ----------------------------------------------------------------- */
+
+/* Returns 1 when m is not new: an offset reset (or a fetch retry) delivered
+ * messages this worker already has in hand or applied. They are dropped, and
+ * the partition is sent back to where it was. */
+static int already_seen(sluice_worker_t *w, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    assigned_t *a = as_find(w, topic, m->partition);
+    sluice_err_t err;
+
+    if (!a)
+        return 0;
+    if (a->next < 0 || m->offset >= a->next) {
+        a->next = m->offset + 1;
+        return 0;
+    }
+    if (!a->warned_dup)
+        sluice_log(SLUICE_LOG_WARN, "topic %s partition %d offset %lld came again (the consumer "
+                                    "position was reset); skipping to offset %lld, which is where "
+                                    "this worker is",
+                   topic, (int)m->partition, (long long)m->offset, (long long)a->next);
+    a->warned_dup = 1;
+    sluice_err_clear(&err);
+    if (sluice_source_seek(w->src, topic, m->partition, a->next, &err) < 0)
+        sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+    return 1;
+}
 
 static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
 {
@@ -211,6 +242,11 @@ static void resync(sluice_worker_t *w)
             }
             if (off < 0)
                 off = b->msgs[i].offset;
+            {
+                assigned_t *a = as_find(w, b->msgs[i].topic, b->msgs[i].partition);
+                if (a)
+                    a->next = off;
+            }
             if (sluice_source_seek(w->src, b->msgs[i].topic, b->msgs[i].partition, off, &err) < 0)
                 sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
         }
@@ -313,6 +349,15 @@ static void complete_fly(sluice_worker_t *w)
         if (rc == 0) {
             /* PostgreSQL has committed these: now Kafka may know. */
             kafka_commit(w, w->fly.msgs + base, res.applied, !w->sync_commits);
+            if (w->prog) {
+                size_t k;
+                for (k = base; k < base + res.applied; k++) {
+                    assigned_t *pa = as_find(w, w->fly.msgs[k].topic, w->fly.msgs[k].partition);
+                    if (pa)
+                        sluice_progress_update(w->prog, pa->topic, pa->partition,
+                                               w->fly.msgs[k].offset + 1, pa->end);
+                }
+            }
             w->applied_total += res.applied;
             base += res.applied;
             if (res.poison) {
@@ -481,6 +526,10 @@ static int hook_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
         a->end = high;
         a->eof_offset = -1;
         a->pending = 0;
+        a->next = off;
+        a->warned_dup = 0;
+        if (w->prog && high >= 0)
+            sluice_progress_update(w->prog, a->topic, a->partition, off >= 0 ? off : 0, high);
     }
     return 0;
 }
@@ -522,6 +571,9 @@ sluice_worker_t *sluice_worker_new(const sluice_config_t *cfg, const sluice_hand
     }
     w->cfg = cfg;
     w->exit_at_end = exit_at_end;
+    /* a catch-up shows its progress: a terminal line, or a log line per 10 s */
+    if (exit_at_end)
+        w->prog = sluice_progress_new(stderr, SLUICE_PROGRESS_AUTO, 10000);
 
     /* PostgreSQL first: the ledger must be readable before any assignment */
     w->ap = sluice_apply_new(cfg, handlers, nhandlers, err);
@@ -554,6 +606,7 @@ void sluice_worker_destroy(sluice_worker_t *w)
     w->src = NULL;
     sluice_dlq_destroy(w->dlq);
     sluice_apply_destroy(w->ap);
+    sluice_progress_destroy(w->prog);
     while (w->nas)
         as_remove(w, w->as[0].topic, w->as[0].partition);
     free(w->as);
@@ -565,7 +618,7 @@ void sluice_worker_destroy(sluice_worker_t *w)
 int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
 {
     const sluice_config_t *cfg = w->cfg;
-    int64_t last_wait_log = 0;
+    int64_t last_wait_log = 0, last_tick = 0;
     sluice_err_t err;
 
     sluice_log(SLUICE_LOG_INFO, "group %s, %zu topic pattern(s), batches of %ld events / %ld ms",
@@ -590,6 +643,8 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
             if (m->err == RD_KAFKA_RESP_ERR__FATAL)
                 fail(w, SLUICE_EXIT_RUNTIME, "kafka: fatal consumer error");
             rd_kafka_message_destroy(m);
+        } else if (m && already_seen(w, m)) {
+            rd_kafka_message_destroy(m);
         } else if (m) {
             if (batch_add(w, &w->cur, m) < 0) {
                 rd_kafka_message_destroy(m);
@@ -604,6 +659,10 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
             flush_cur(w);
         if (!w->cur.n && flush)
             complete_fly(w); /* idle: settle the batch in flight now */
+        if (w->prog && now_ms() - last_tick >= 500) {
+            last_tick = now_ms();
+            sluice_progress_tick(w->prog, last_tick);
+        }
         if (w->exit_at_end && !w->cur.n && !w->fly.n && all_done(w)) {
             sluice_log(SLUICE_LOG_INFO, "every assigned partition is applied up to its end; exiting");
             break;

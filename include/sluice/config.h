@@ -51,6 +51,13 @@ typedef struct {
     char *mirror_schema_evolution; /* mirror.schema_evolution: none | basic */
     char *mirror_keyless;         /* mirror.keyless: reject | all_columns */
 
+    char *topic_delimiter; /* topic.delimiter: between prefix, schema and table */
+
+    /* handlers: compiled handler name -> its table patterns, joined by '\n'
+     * ("" disables the handler) */
+    sluice_kv_t *handlers;
+    size_t nhandlers;
+
     int dlq_enabled;  /* dlq.enabled */
     char *dlq_topic;  /* dlq.topic: NULL = "<source topic>.dlq" */
 
@@ -113,6 +120,10 @@ void sluice_config_destroy(sluice_config_t *cfg);
 
 /* Value of a kafka.* property, NULL if unset. */
 const char *sluice_config_kafka_get(const sluice_config_t *cfg, const char *key);
+/* Patterns configured for a compiled handler ('\n'-separated; "" = off), or
+ * NULL when the config does not mention it. */
+const char *sluice_config_handler_patterns(const sluice_config_t *cfg, const char *name);
+
 /* Target table for a topic from mirror.tables, NULL if not listed. */
 const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *topic);
 

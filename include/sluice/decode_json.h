@@ -46,7 +46,11 @@ typedef struct {
 
 typedef struct sluice_json_decoder sluice_json_decoder_t;
 
-/* opts may be NULL (defaults). Caller destroys. */
+/* opts may be NULL (defaults). Caller destroys. A decoder keeps a cache of
+ * compiled schemas and is used by one thread at a time. With the
+ * environment variable SLUICE_DECODE_JSON_REFERENCE=1 at creation, every
+ * message takes the reference (jansson) path instead of the fast path
+ * (docs/decode.md); the results are the same. */
 sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts);
 void sluice_json_decoder_destroy(sluice_json_decoder_t *dec);
 

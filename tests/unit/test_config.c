@@ -209,6 +209,52 @@ static void test_config_print_hides_password(void **state)
     sluice_config_destroy(cfg);
 }
 
+static void test_config_handlers_and_policies(void **state)
+{
+    sluice_err_t err;
+    sluice_config_t *cfg;
+
+    (void)state;
+    clear_env();
+    cfg = load("{\"kafka\": {\"bootstrap.servers\": \"b\", \"group.id\": \"g\"},"
+               " \"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": [\"a\"],"
+               " \"handlers\": {\"mirror\": [\"inventory.*\", \"srv.public.orders\"], \"audit\": []},"
+               " \"topic\": {\"delimiter\": \"_\"},"
+               " \"mirror\": {\"delete_mode\": \"soft\", \"truncate\": true,"
+               " \"schema_evolution\": \"basic\", \"keyless\": \"all_columns\"},"
+               " \"dlq\": {\"enabled\": \"true\", \"topic\": \"all.dlq\"},"
+               " \"retry\": {\"max_elapsed_ms\": 5000}}",
+               &err);
+    if (!cfg)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sluice_config_handler_patterns(cfg, "mirror"), "inventory.*\nsrv.public.orders");
+    assert_string_equal(sluice_config_handler_patterns(cfg, "audit"), "");
+    assert_null(sluice_config_handler_patterns(cfg, "other"));
+    assert_string_equal(cfg->topic_delimiter, "_");
+    assert_string_equal(cfg->mirror_delete_mode, "soft");
+    assert_true(cfg->mirror_truncate);
+    assert_string_equal(cfg->mirror_schema_evolution, "basic");
+    assert_string_equal(cfg->mirror_keyless, "all_columns");
+    assert_true(cfg->dlq_enabled);
+    assert_string_equal(cfg->dlq_topic, "all.dlq");
+    assert_int_equal(cfg->retry_max_elapsed_ms, 5000);
+    assert_int_equal(cfg->retry_base_ms, 100);
+    sluice_config_destroy(cfg);
+
+    expect_error("{\"kafka\": {\"bootstrap.servers\": \"b\", \"group.id\": \"g\"}, "
+                 "\"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": [\"a\"], "
+                 "\"mirror\": {\"delete_mode\": \"later\"}}",
+                 "mirror.delete_mode = \"later\" is not allowed (use hard or soft)");
+    expect_error("{\"kafka\": {\"bootstrap.servers\": \"b\", \"group.id\": \"g\"}, "
+                 "\"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": [\"a\"], "
+                 "\"dlq\": {\"enabled\": \"maybe\"}}",
+                 "dlq.enabled must be true or false");
+    expect_error("{\"kafka\": {\"bootstrap.servers\": \"b\", \"group.id\": \"g\"}, "
+                 "\"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": [\"a\"], "
+                 "\"handlers\": {\"mirror\": 5}}",
+                 "handlers.mirror must be a list of patterns");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_config_missing_file),
         cmocka_unit_test(test_config_masks_secrets),
         cmocka_unit_test(test_config_print_hides_password),
+        cmocka_unit_test(test_config_handlers_and_policies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * of the case's input is decoded (JSON, or Confluent-framed Avro when the
  * case has value.avsc) and rendered with sluice_event_to_json(); failures
  * render as "error: <message>". The concatenation must equal `expected`
- * byte for byte. SLUICE_BLESS=1 rewrites `expected` from the decoder's
+ * byte for byte. JSON cases run twice, through the JSON decoder's reference
+ * (jansson) path and its fast path (schema cache + scanner): both must give
+ * `expected`. SLUICE_BLESS=1 rewrites `expected` from the reference path's
  * output instead (review the diff before committing it). */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <cmocka.h>
 
 #include "decode_avro_int.h"
+#include "decode_json_int.h"
 #include "sluice/decode_avro.h"
 #include "sluice/decode_json.h"
 #include "sluice/event.h"
@@ -187,16 +190,19 @@ static void run_avrojson(run_t *r, char *text)
     sluice_avro_encoder_destroy(venc);
 }
 
-static void run_case(void **state)
+static void run_pass(const char *dir, int reference)
 {
     run_t r;
     size_t len, klen = 0;
     char *text, *key, *expected, path[1024];
+    const char *path_name = reference ? "reference path" : "fast path";
 
     memset(&r, 0, sizeof(r));
-    r.dir = *state;
+    r.dir = dir;
     parse_options(&r);
     r.json = sluice_json_decoder_new(&r.opts);
+    if (r.json)
+        sluice_json_decoder_set_reference(r.json, reference);
     r.avro = sluice_avro_decoder_new(&r.opts, NULL);
     assert_non_null(r.json);
     assert_non_null(r.avro);
@@ -247,6 +253,8 @@ static void run_case(void **state)
 
     snprintf(path, sizeof(path), "%s/expected", r.dir);
     if (getenv("SLUICE_BLESS") && *getenv("SLUICE_BLESS") == '1') {
+        if (!reference)
+            goto done;
         FILE *f = fopen(path, "wb");
         assert_non_null(f);
         fwrite(r.out.data, 1, r.out.len, f);
@@ -259,18 +267,25 @@ static void run_case(void **state)
             size_t i = 0, line = 1;
             while (i < len && i < r.out.len && expected[i] == r.out.data[i])
                 line += expected[i++] == '\n';
-            fail_msg("%s: decoded output differs from expected at line %zu:\n"
+            fail_msg("%s (%s): decoded output differs from expected at line %zu:\n"
                      "expected: %.200s\nactual:   %.200s",
-                     r.dir, line, expected + (i > 40 ? i - 40 : 0),
+                     r.dir, path_name, line, expected + (i > 40 ? i - 40 : 0),
                      r.out.data + (i > 40 ? i - 40 : 0));
         }
         free(expected);
     }
+done:
     sluice_buf_cleanup(&r.out);
     sluice_event_cleanup(&r.ev);
     sluice_json_decoder_destroy(r.json);
     sluice_avro_decoder_destroy(r.avro);
     json_decref(r.optdoc);
+}
+
+static void run_case(void **state)
+{
+    run_pass(*state, 1);
+    run_pass(*state, 0);
 }
 
 static int by_name(const void *a, const void *b)

@@ -45,8 +45,9 @@ struct sluice_worker {
     sluice_progress_t *prog; /* catch-up progress (--exit-at-end) */
     int exit_at_end;
 
-    batch_t cur; /* being collected */
-    batch_t fly; /* sent to PostgreSQL */
+    batch_t cur;   /* being collected */
+    batch_t fly;   /* sent to PostgreSQL */
+    batch_t stash; /* fetched while waiting out a backoff; joins cur later */
 
     assigned_t *as;
     size_t nas, capas;
@@ -54,6 +55,8 @@ struct sluice_worker {
     int exit_code;
     int stopping;     /* a failure: leave the loop */
     int sync_commits; /* draining: wait for Kafka commits */
+    int in_backoff;   /* inside wait_polling(): rebalances abandon what is in hand */
+    int abandoned;    /* what was in hand was given up (a rebalance during a backoff) */
     uint64_t applied_total;
 };
 
@@ -172,6 +175,37 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
     return 0;
 }
 
+/* Appends src's messages to dst (fetched while waiting out a backoff, they
+ * follow cur); src is left empty. Pending counts are unchanged. */
+static int batch_join(batch_t *dst, batch_t *src)
+{
+    size_t i;
+
+    if (dst->n + src->n > dst->cap) {
+        size_t cap = dst->cap ? dst->cap : 256;
+        rd_kafka_message_t **rk;
+        sluice_msg_t *msgs;
+        while (cap < dst->n + src->n)
+            cap *= 2;
+        if (!(rk = realloc(dst->rk, cap * sizeof(*rk))))
+            return -1;
+        dst->rk = rk;
+        if (!(msgs = realloc(dst->msgs, cap * sizeof(*msgs))))
+            return -1;
+        dst->msgs = msgs;
+        dst->cap = cap;
+    }
+    if (!dst->n)
+        dst->started = src->started;
+    for (i = 0; i < src->n; i++) {
+        dst->rk[dst->n] = src->rk[i];
+        dst->msgs[dst->n] = src->msgs[i];
+        dst->n++;
+    }
+    src->n = 0;
+    return 0;
+}
+
 static void batch_release(sluice_worker_t *w, batch_t *b)
 {
     size_t i;
@@ -218,10 +252,10 @@ static void kafka_commit(sluice_worker_t *w, const sluice_msg_t *msgs, size_t n,
  * again if the partition is still ours. */
 static void resync(sluice_worker_t *w)
 {
-    batch_t *bs[2] = {&w->fly, &w->cur};
+    batch_t *bs[3] = {&w->fly, &w->cur, &w->stash};
     int k;
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         batch_t *b = bs[k];
         size_t i;
         for (i = 0; i < b->n; i++) {
@@ -235,13 +269,24 @@ static void resync(sluice_worker_t *w)
             if (seen)
                 continue;
             sluice_err_clear(&err);
-            if (sluice_apply_ledger_load(w->ap, b->msgs[i].topic, &b->msgs[i].partition, 1, &off,
-                                         &err) < 0) {
-                sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
-                continue;
-            }
-            if (off < 0)
+            if (!w->in_backoff &&
+                sluice_apply_ledger_load(w->ap, b->msgs[i].topic, &b->msgs[i].partition, 1, &off,
+                                         &err) < 0)
+                sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+            /* nothing in hand is committed: its first message is a safe
+             * place to start again when the ledger cannot be read */
+            if (off < 0) {
+                size_t j2;
                 off = b->msgs[i].offset;
+                for (j2 = 0; j2 < 3; j2++) {
+                    size_t q;
+                    for (q = 0; q < bs[j2]->n; q++)
+                        if (bs[j2]->msgs[q].partition == b->msgs[i].partition &&
+                            strcmp(bs[j2]->msgs[q].topic, b->msgs[i].topic) == 0 &&
+                            bs[j2]->msgs[q].offset < off)
+                            off = bs[j2]->msgs[q].offset;
+                }
+            }
             {
                 assigned_t *a = as_find(w, b->msgs[i].topic, b->msgs[i].partition);
                 if (a)
@@ -254,6 +299,39 @@ static void resync(sluice_worker_t *w)
     sluice_apply_discard(w->ap);
     batch_release(w, &w->fly);
     batch_release(w, &w->cur);
+    batch_release(w, &w->stash);
+}
+
+static int already_seen(sluice_worker_t *w, rd_kafka_message_t *m);
+static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m);
+
+/* Waits ms without leaving the group: the assignment is paused and the
+ * consumer polled, so heartbeats, max.poll.interval.ms and rebalances are
+ * served. Messages fetched before the pause are kept for the next batch. A
+ * rebalance meanwhile gives up what is in hand (nothing of it is committed;
+ * the partitions are sent back to it). */
+static void wait_polling(sluice_worker_t *w, int ms)
+{
+    rd_kafka_t *rk = sluice_source_handle(w->src);
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    int64_t until = now_ms() + ms;
+
+    if (rd_kafka_assignment(rk, &asg) == RD_KAFKA_RESP_ERR_NO_ERROR && asg && asg->cnt)
+        rd_kafka_pause_partitions(rk, asg);
+    w->in_backoff = 1;
+    while (!w->abandoned && now_ms() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, (int)(until - now_ms() > 100 ? 100 : until - now_ms()));
+        if (!m)
+            continue;
+        if (m->err || already_seen(w, m) || batch_add(w, &w->stash, m) < 0)
+            rd_kafka_message_destroy(m);
+    }
+    w->in_backoff = 0;
+    if (asg) {
+        if (asg->cnt)
+            rd_kafka_resume_partitions(rk, asg);
+        rd_kafka_topic_partition_list_destroy(asg);
+    }
 }
 
 /* Sleeps the backoff and reconnects; 0 to try again, -1 when retries are
@@ -271,7 +349,9 @@ static int backoff(sluice_worker_t *w, int64_t started, int *delay, const sluice
         return -1;
     }
     sluice_log(SLUICE_LOG_WARN, "%s; retrying in %d ms", cause->msg, *delay);
-    usleep((useconds_t)(*delay + rand() % (*delay / 2 + 1)) * 1000);
+    wait_polling(w, *delay + rand() % (*delay / 2 + 1));
+    if (w->abandoned)
+        return -1; /* a rebalance took the batch away: nothing left to retry */
     *delay = *delay * 2 > w->cfg->retry_cap_ms ? (int)w->cfg->retry_cap_ms : *delay * 2;
     sluice_err_clear(&err);
     if (sluice_apply_reconnect(w->ap, &err) < 0) {
@@ -404,8 +484,11 @@ static void complete_fly(sluice_worker_t *w)
         }
         /* transient: the same messages again, from the first unsettled one */
         for (;;) {
-            if (backoff(w, started, &delay, &err) < 0)
+            if (backoff(w, started, &delay, &err) < 0) {
+                if (w->abandoned)
+                    return; /* released by the rebalance */
                 break;
+            }
             sluice_err_clear(&err);
             if (sluice_apply_prepare(w->ap, w->fly.msgs + base, w->fly.n - base, &err) == 0) {
                 sluice_apply_send(w->ap, &err);
@@ -541,8 +624,14 @@ static void hook_revoke(void *opaque, const rd_kafka_topic_partition_list_t *par
 
     /* Apply and commit what is in hand (it may hold messages of these
      * partitions) so their ledger and Kafka offsets are current before they
-     * move to another worker. */
-    if (!w->stopping)
+     * move to another worker. During a backoff (PostgreSQL down) that cannot
+     * be done: give it up instead; the ledger decides where everyone goes on. */
+    if (w->in_backoff) {
+        sluice_log(SLUICE_LOG_WARN, "partitions revoked while retrying: the batch in hand is given "
+                                    "up and applied again by whoever owns its partitions");
+        resync(w);
+        w->abandoned = 1;
+    } else if (!w->stopping)
         drain(w);
     else
         complete_fly(w);
@@ -612,6 +701,7 @@ void sluice_worker_destroy(sluice_worker_t *w)
     free(w->as);
     batch_free(&w->cur);
     batch_free(&w->fly);
+    batch_free(&w->stash);
     free(w);
 }
 
@@ -625,8 +715,15 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
                sluice_config_kafka_get(cfg, "group.id"), cfg->ntopics, cfg->batch_max_events,
                cfg->batch_max_ms);
     while (!*stop && !w->stopping) {
-        rd_kafka_message_t *m = sluice_source_poll(w->src, w->cur.n ? 1 : 20);
+        rd_kafka_message_t *m;
         int flush = 0;
+
+        w->abandoned = 0;
+        if (w->stash.n && !sluice_apply_prepared(w->ap) && batch_join(&w->cur, &w->stash) < 0) {
+            fail(w, SLUICE_EXIT_RUNTIME, "out of memory");
+            break;
+        }
+        m = sluice_source_poll(w->src, w->cur.n ? 1 : 20);
 
         if (sluice_source_failed(w->src, &err))
             break;
@@ -680,6 +777,7 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
     sluice_apply_discard(w->ap);
     batch_release(w, &w->fly);
     batch_release(w, &w->cur);
+    batch_release(w, &w->stash);
     sluice_log(SLUICE_LOG_INFO, "applied %" PRIu64 " messages", w->applied_total);
     return w->exit_code;
 }

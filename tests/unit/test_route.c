@@ -575,6 +575,27 @@ static void test_route_config_overrides_matches(void **state)
     sluice_config_destroy(cfg);
 }
 
+/* topic.delimiter: the table is what follows the last delimiter. */
+static void test_route_topic_delimiter(void **state)
+{
+    sluice_err_t err;
+    sluice_config_t *cfg;
+
+    (void)state;
+    sluice_err_clear(&err);
+    cfg = sluice_config_load_string(
+        "{\"kafka\": {\"bootstrap.servers\": \"b\", \"group.id\": \"g\"},"
+        " \"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": [\"a\"],"
+        " \"topic\": {\"delimiter\": \"__\"}, \"mirror\": {\"schema\": \"m\"}}",
+        "test.json", &err);
+    if (!cfg)
+        fail_msg("config: %s", err.msg);
+    expect_target(cfg, "srv__inventory__orders", "m", "orders");
+    expect_target(cfg, "srv__db__order_lines", "m", "order_lines");
+    expect_no_target(cfg, "srv__inventory__");
+    sluice_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_route_duplicate_names_rejected),
         cmocka_unit_test(test_route_target_naming),
         cmocka_unit_test(test_route_config_overrides_matches),
+        cmocka_unit_test(test_route_topic_delimiter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

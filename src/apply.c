@@ -311,6 +311,15 @@ int sluice_apply_inflight(const sluice_apply_t *ap)
     return ap->inflight;
 }
 
+int sluice_apply_ready(sluice_apply_t *ap)
+{
+    if (!ap->inflight || ap->finished)
+        return 1;
+    if (!PQconsumeInput(ap->pg->conn))
+        return 1; /* broken: wait() will say so at once */
+    return !PQisBusy(ap->pg->conn);
+}
+
 /* ---- decoding and routing --------------------------------------------- */
 
 static void msg_err(sluice_err_t *err, const sluice_msg_t *msg)

@@ -110,9 +110,6 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
-        /* per partition: bounds memory whatever the backlog */
-        {"queued.max.messages.kbytes", "16384"},
-        {"queued.min.messages", "20000"},
         {"isolation.level", "read_committed"},
     };
 

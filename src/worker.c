@@ -751,8 +751,13 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
         } else {
             flush = 1; /* idle */
         }
-        if (w->cur.n && (flush || w->cur.n >= (size_t)cfg->batch_max_events ||
-                         now_ms() - w->cur.started >= cfg->batch_max_ms))
+        /* Adaptive batching: a full or old batch goes at once; a partial one
+         * goes when the stream pauses, unless PostgreSQL is still busy with
+         * the previous batch — then it keeps growing, so batches are large
+         * under load and small (low latency) when the stream is quiet. */
+        if (w->cur.n && (w->cur.n >= (size_t)cfg->batch_max_events ||
+                         now_ms() - w->cur.started >= cfg->batch_max_ms ||
+                         (flush && sluice_apply_ready(w->ap))))
             flush_cur(w);
         if (!w->cur.n && flush)
             complete_fly(w); /* idle: settle the batch in flight now */

@@ -70,6 +70,9 @@ void sluice_apply_discard(sluice_apply_t *ap);
 /* Whether a batch is prepared / in flight. */
 int sluice_apply_prepared(const sluice_apply_t *ap);
 int sluice_apply_inflight(const sluice_apply_t *ap);
+/* Without blocking: whether the batch in flight has answered (or none is in
+ * flight), so waiting for it would be short. */
+int sluice_apply_ready(sluice_apply_t *ap);
 
 /* Sends the prepared batch; it is then in flight. Batches with handlers other
  * than the mirror run their handlers here, in order. -1 only when sending

@@ -288,7 +288,9 @@ static int follow(const opts_t *o, const sluice_config_t *cfg, const sluice_mani
         goto out;
     }
     pg = sluice_pg_connect(cfg->pg_conninfo, &err);
-    if (!pg) {
+    /* the ledger may not exist yet (no worker started so far): create
+     * Sluice's schema the way a worker would, so following can begin */
+    if (!pg || sluice_pg_migrate(pg, &err) < 0) {
         fprintf(stderr, "sluice: backfill: %s\n", err.msg);
         goto out;
     }

@@ -20,6 +20,7 @@
 #include "sluice/config.h"
 #include "sluice/handler.h"
 #include "sluice/observe.h"
+#include "sluice/source.h"
 
 #define MAX_WHERE 16
 
@@ -69,15 +70,13 @@ static rd_kafka_t *replay_consumer(const sluice_config_t *cfg, const char *topic
     rd_kafka_topic_partition_list_t *sub;
     char group[512];
     rd_kafka_t *rk;
-    size_t i;
+    sluice_err_t err;
 
-    for (i = 0; i < cfg->nkafka; i++)
-        if (strcmp(cfg->kafka[i].key, "group.id") != 0 &&
-            rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr, errsz) !=
-                RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
+    if (sluice_source_conf_copy(cfg, conf, RD_KAFKA_CONSUMER, &err) < 0) {
+        snprintf(errstr, errsz, "%.*s", (int)(errsz > 0 ? errsz - 1 : 0), err.msg);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     snprintf(group, sizeof(group), "%s.dlq-replay", sluice_config_kafka_get(cfg, "group.id"));
     if (rd_kafka_conf_set(conf, "group.id", group, errstr, errsz) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errsz) ||

@@ -22,6 +22,7 @@
 #include "cli_int.h"
 #include "sluice/config.h"
 #include "sluice/observe.h"
+#include "sluice/source.h"
 #include "sluice/pg.h"
 
 #define KAFKA_TIMEOUT_MS 10000
@@ -48,26 +49,10 @@ rd_kafka_t *sluice_cli_kafka_new(const sluice_config_t *cfg, rd_kafka_type_t typ
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
     rd_kafka_t *rk;
-    size_t i;
 
-    for (i = 0; i < cfg->nkafka; i++) {
-        static const char *const consumer_only[] = {
-            "group.", "session.timeout.ms", "heartbeat.interval.ms", "auto.", "enable.auto.",
-            "isolation.level", "partition.assignment.strategy", "max.poll.interval.ms", "fetch.",
-            "queued.", "enable.partition.eof", "check.crcs", "coordinator.", NULL};
-        const char *const *co;
-        int skip = 0;
-        if (type == RD_KAFKA_PRODUCER)
-            for (co = consumer_only; *co && !skip; co++)
-                skip = strncmp(cfg->kafka[i].key, *co, strlen(*co)) == 0;
-        if (skip)
-            continue;
-        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr,
-                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            sluice_err_set(err, SLUICE_ERR_FATAL, "config: kafka.%s: %s", cfg->kafka[i].key, errstr);
-            return NULL;
-        }
+    if (sluice_source_conf_copy(cfg, conf, type, err) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
     }
     /* A temporary member (replay's commit) must speak the group's protocol:
      * the workers' cooperative-sticky unless the config says otherwise. */

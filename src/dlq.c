@@ -11,33 +11,12 @@
 #include <time.h>
 
 #include "sluice/observe.h"
+#include "sluice/source.h"
 
 struct sluice_dlq {
     rd_kafka_t *rk;
     char *topic; /* fixed topic, or NULL for "<source>.dlq" */
 };
-
-/* librdkafka consumer-only properties: not passed to the producer. */
-static const char *const consumer_only[] = {
-    "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms",
-    "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset", "enable.auto.commit",
-    "enable.auto.offset.store", "auto.commit.interval.ms", "enable.partition.eof",
-    "isolation.level", "queued.min.messages", "queued.max.messages.kbytes", "fetch.wait.max.ms",
-    "fetch.min.bytes", "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.message.max.bytes",
-    "fetch.error.backoff.ms", "check.crcs", "group.protocol.type", "coordinator.query.interval.ms",
-    "allow.auto.create.topics", "consume.callback.max.messages", "group.remote.assignor",
-    "group.protocol", NULL,
-};
-
-static int is_consumer_only(const char *key)
-{
-    int i;
-
-    for (i = 0; consumer_only[i]; i++)
-        if (strcmp(consumer_only[i], key) == 0)
-            return 1;
-    return 0;
-}
 
 typedef struct {
     int done;
@@ -61,19 +40,11 @@ sluice_dlq_t *sluice_dlq_new(const sluice_config_t *cfg, sluice_err_t *err)
     sluice_dlq_t *d = calloc(1, sizeof(*d));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
-    size_t i;
 
     if (!d || !conf)
         goto oom;
-    for (i = 0; i < cfg->nkafka; i++) {
-        if (is_consumer_only(cfg->kafka[i].key))
-            continue;
-        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-            sluice_err_set(err, SLUICE_ERR_FATAL, "config: kafka.%s: %s", cfg->kafka[i].key, errstr);
-            goto fail;
-        }
-    }
+    if (sluice_source_conf_copy(cfg, conf, RD_KAFKA_PRODUCER, err) < 0)
+        goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr)) ||

@@ -93,6 +93,31 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, s
     return 0;
 }
 
+/* Property prefixes that only a consumer understands. */
+static const char *const consumer_only[] = {
+    "group.", "session.timeout.ms", "heartbeat.interval.ms", "auto.", "enable.auto.",
+    "isolation.level", "partition.assignment.strategy", "max.poll.interval.ms", "fetch.",
+    "queued.", "enable.partition.eof", "check.crcs", "coordinator.", "allow.auto.create.topics",
+    "consume.callback.max.messages", "max.partition.fetch.bytes", NULL,
+};
+
+int sluice_source_conf_copy(const sluice_config_t *cfg, rd_kafka_conf_t *conf, rd_kafka_type_t type,
+                            sluice_err_t *err)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nkafka; i++) {
+        const char *const *co;
+        int skip = 0;
+        if (type == RD_KAFKA_PRODUCER)
+            for (co = consumer_only; *co && !skip; co++)
+                skip = strncmp(cfg->kafka[i].key, *co, strlen(*co)) == 0;
+        if (!skip && conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_source_hooks_t *hooks,
                                    sluice_err_t *err)
 {
@@ -122,9 +147,8 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
     for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (conf_set(conf, defaults[i][0], defaults[i][1], err) < 0)
             goto fail;
-    for (i = 0; i < cfg->nkafka; i++)
-        if (conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, err) < 0)
-            goto fail;
+    if (sluice_source_conf_copy(cfg, conf, RD_KAFKA_CONSUMER, err) < 0)
+        goto fail;
     /* never overridable: offsets are stored by Sluice after the PG commit */
     if (conf_set(conf, "enable.auto.commit", "false", err) < 0 ||
         conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||

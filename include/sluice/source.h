@@ -58,4 +58,11 @@ int sluice_source_describe(sluice_source_t *src, const sluice_config_t *cfg, FIL
 
 rd_kafka_t *sluice_source_handle(sluice_source_t *src);
 
+/* Copies the config's kafka.* properties onto conf, for every librdkafka
+ * client Sluice makes (consumer, dead-letter producer, command-line tools);
+ * for a producer the consumer-only properties are left out. Errors name the
+ * key: "config: kafka.<key>: <librdkafka's text>". */
+int sluice_source_conf_copy(const sluice_config_t *cfg, rd_kafka_conf_t *conf, rd_kafka_type_t type,
+                            sluice_err_t *err);
+
 #endif

@@ -2,6 +2,7 @@
  * environment overrides and validation. Owns the meaning of every config key;
  * it does not open connections (that is `sluice check`'s job in cli). */
 #include "sluice/config.h"
+#include "config_int.h"
 
 #include <ctype.h>
 #include <libgen.h>
@@ -274,20 +275,22 @@ const char *sluice_config_mirror_table(const sluice_config_t *cfg, const char *t
     return kv_get(cfg->mirror_tables, cfg->nmirror_tables, topic);
 }
 
-/* Kafka property values may be written as JSON strings, numbers or booleans;
- * librdkafka wants text. */
-static int scalar_text(json_t *v, char *out, size_t outsz)
+int sluice_config_scalar_text(const json_t *v, char *out, size_t outsz)
 {
-    if (json_is_string(v))
+    if (json_is_string(v)) {
         snprintf(out, outsz, "%s", json_string_value(v));
-    else if (json_is_integer(v))
+    } else if (json_is_integer(v)) {
         snprintf(out, outsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_boolean(v))
+    } else if (json_is_boolean(v)) {
         snprintf(out, outsz, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_real(v))
-        snprintf(out, outsz, "%g", json_real_value(v));
-    else
+    } else if (json_is_real(v)) {
+        double d = json_real_value(v);
+        snprintf(out, outsz, "%.15g", d);
+        if (strtod(out, NULL) != d)
+            snprintf(out, outsz, "%.17g", d);
+    } else {
         return -1;
+    }
     return 0;
 }
 
@@ -602,7 +605,7 @@ static int walk(sluice_config_t *cfg, json_t *obj, const char *prefix, const cha
                         goto oom;
                     continue;
                 }
-                if (scalar_text(mv, text, sizeof(text)) < 0)
+                if (sluice_config_scalar_text(mv, text, sizeof(text)) < 0)
                     return sluice_err_set(err, SLUICE_ERR_FATAL,
                                           "config: %s.%s must be a string, number or boolean, got "
                                           "%s (%s)",

@@ -5,6 +5,7 @@
  * decoding: it records it, refuses what Sluice cannot honour, and hands the
  * result to the config (sluice_manifest_apply). */
 #include "sluice/manifest.h"
+#include "config_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -181,22 +182,6 @@ static int prop_set(sluice_manifest_t *m, const char *key, const char *value)
     return 0;
 }
 
-/* Kafka Connect config values are strings; JSON numbers and booleans are
- * accepted as their text (Kafka Connect does the same). */
-static int value_text(json_t *v, char *out, size_t outsz)
-{
-    if (json_is_string(v))
-        snprintf(out, outsz, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, outsz, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_real(v))
-        snprintf(out, outsz, "%.17g", json_real_value(v));
-    else
-        return -1;
-    return 0;
-}
 
 static int read_config(sluice_manifest_t *m, json_t *obj, const char *where, sluice_err_t *err)
 {
@@ -207,7 +192,7 @@ static int read_config(sluice_manifest_t *m, json_t *obj, const char *where, slu
         char text[8192];
         if (json_is_null(v))
             continue;
-        if (value_text(v, text, sizeof(text)) < 0)
+        if (sluice_config_scalar_text(v, text, sizeof(text)) < 0)
             return sluice_err_set(err, SLUICE_ERR_FATAL,
                                   "manifest %s: %s.%s must be a string, number or boolean "
                                   "(Kafka Connect properties are text)",
@@ -280,10 +265,10 @@ static int from_strimzi(sluice_manifest_t *m, json_t *doc, sluice_err_t *err)
             return -1;
     }
     cls = json_object_get(spec, "class");
-    if (cls && value_text(cls, text, sizeof(text)) == 0 && prop_set(m, "connector.class", text) < 0)
+    if (cls && sluice_config_scalar_text(cls, text, sizeof(text)) == 0 && prop_set(m, "connector.class", text) < 0)
         return oom(err);
     tasks = json_object_get(spec, "tasksMax");
-    if (tasks && value_text(tasks, text, sizeof(text)) == 0 && prop_set(m, "tasks.max", text) < 0)
+    if (tasks && sluice_config_scalar_text(tasks, text, sizeof(text)) == 0 && prop_set(m, "tasks.max", text) < 0)
         return oom(err);
     return 0;
 }

@@ -28,6 +28,7 @@ typedef struct {
     int pending;        /* messages of this partition not yet applied */
     int64_t next;       /* offset the next message must have at least, -1 unknown */
     int warned_dup;     /* logged that messages came again */
+    int seeking;        /* sent back to next; until it gets there, no new seek */
 } assigned_t;
 
 typedef struct {
@@ -127,6 +128,7 @@ static int already_seen(sluice_worker_t *w, rd_kafka_message_t *m)
         return 0;
     if (a->next < 0 || m->offset >= a->next) {
         a->next = m->offset + 1;
+        a->seeking = 0;
         return 0;
     }
     if (!a->warned_dup)
@@ -135,6 +137,9 @@ static int already_seen(sluice_worker_t *w, rd_kafka_message_t *m)
                                     "this worker is",
                    topic, (int)m->partition, (long long)m->offset, (long long)a->next);
     a->warned_dup = 1;
+    if (a->seeking)
+        return 1; /* the rest of what was fetched again: the seek is under way */
+    a->seeking = 1;
     sluice_err_clear(&err);
     if (sluice_source_seek(w->src, topic, m->partition, a->next, &err) < 0)
         sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
@@ -253,49 +258,51 @@ static void kafka_commit(sluice_worker_t *w, const sluice_msg_t *msgs, size_t n,
 static void resync(sluice_worker_t *w)
 {
     batch_t *bs[3] = {&w->fly, &w->cur, &w->stash};
+    struct part {
+        const char *topic;
+        int32_t partition;
+        int64_t first; /* fly, cur and stash hold messages in fetch order */
+    } *parts = calloc(w->fly.n + w->cur.n + w->stash.n + 1, sizeof(*parts));
+    size_t nparts = 0, i, j;
     int k;
 
-    for (k = 0; k < 3; k++) {
-        batch_t *b = bs[k];
-        size_t i;
-        for (i = 0; i < b->n; i++) {
-            sluice_err_t err;
-            int64_t off = -1;
-            size_t j;
-            int seen = 0;
-            for (j = 0; j < i && !seen; j++)
-                seen = b->msgs[j].partition == b->msgs[i].partition &&
-                       strcmp(b->msgs[j].topic, b->msgs[i].topic) == 0;
-            if (seen)
-                continue;
-            sluice_err_clear(&err);
-            if (!w->in_backoff &&
-                sluice_apply_ledger_load(w->ap, b->msgs[i].topic, &b->msgs[i].partition, 1, &off,
-                                         &err) < 0)
-                sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
-            /* nothing in hand is committed: its first message is a safe
-             * place to start again when the ledger cannot be read */
-            if (off < 0) {
-                size_t j2;
-                off = b->msgs[i].offset;
-                for (j2 = 0; j2 < 3; j2++) {
-                    size_t q;
-                    for (q = 0; q < bs[j2]->n; q++)
-                        if (bs[j2]->msgs[q].partition == b->msgs[i].partition &&
-                            strcmp(bs[j2]->msgs[q].topic, b->msgs[i].topic) == 0 &&
-                            bs[j2]->msgs[q].offset < off)
-                            off = bs[j2]->msgs[q].offset;
-                }
+    for (k = 0; k < 3 && parts; k++) {
+        for (i = 0; i < bs[k]->n; i++) {
+            const sluice_msg_t *msg = &bs[k]->msgs[i];
+            for (j = 0; j < nparts; j++)
+                if (parts[j].partition == msg->partition && strcmp(parts[j].topic, msg->topic) == 0)
+                    break;
+            if (j == nparts) {
+                parts[nparts].topic = msg->topic;
+                parts[nparts].partition = msg->partition;
+                parts[nparts].first = msg->offset;
+                nparts++;
             }
-            {
-                assigned_t *a = as_find(w, b->msgs[i].topic, b->msgs[i].partition);
-                if (a)
-                    a->next = off;
-            }
-            if (sluice_source_seek(w->src, b->msgs[i].topic, b->msgs[i].partition, off, &err) < 0)
-                sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
         }
     }
+    for (j = 0; j < nparts; j++) {
+        sluice_err_t err;
+        int64_t off = -1;
+        assigned_t *a = as_find(w, parts[j].topic, parts[j].partition);
+
+        sluice_err_clear(&err);
+        if (!w->in_backoff &&
+            sluice_apply_ledger_load(w->ap, parts[j].topic, &parts[j].partition, 1, &off, &err) < 0)
+            sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+        /* nothing in hand is committed: its first message is a safe place
+         * to start again when the ledger cannot be read */
+        if (off < 0)
+            off = parts[j].first;
+        if (a) {
+            a->next = off;
+            a->seeking = 0;
+        }
+        if (sluice_source_seek(w->src, parts[j].topic, parts[j].partition, off, &err) < 0)
+            sluice_log(SLUICE_LOG_WARN, "%s", err.msg);
+    }
+    if (!parts)
+        sluice_log(SLUICE_LOG_ERROR, "out of memory re-reading the ledger");
+    free(parts);
     sluice_apply_discard(w->ap);
     batch_release(w, &w->fly);
     batch_release(w, &w->cur);
@@ -611,6 +618,7 @@ static int hook_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
         a->pending = 0;
         a->next = off;
         a->warned_dup = 0;
+        a->seeking = 0;
         if (w->prog && high >= 0)
             sluice_progress_update(w->prog, a->topic, a->partition, off >= 0 ? off : 0, high);
     }

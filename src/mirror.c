@@ -37,6 +37,9 @@ struct sluice_mirror_table {
     char *qname;   /* "schema"."table" */
     char **cols;   /* user columns (without _sluice_*) in attnum order */
     char **types;  /* format_type() of each column */
+    int *typed;    /* a scalar base or enum type: multi-row statements bind
+                    * its values as an array of the type itself (parsed once)
+                    * instead of text[] cast element by element */
     int *is_pk;
     size_t ncols;
     size_t npk;
@@ -115,6 +118,7 @@ static void table_free(void *p)
     }
     free(t->cols);
     free(t->types);
+    free(t->typed);
     free(t->is_pk);
     free(t->display);
     free(t->qname);
@@ -167,8 +171,11 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
 
     res = PQexecParams(pg->conn,
                        "SELECT a.attname, coalesce(a.attnum = ANY (i.indkey), false), "
-                       "format_type(a.atttypid, a.atttypmod) "
+                       "format_type(a.atttypid, a.atttypmod), "
+                       "coalesce(ty.typtype IN ('b', 'e') AND ty.typcategory <> 'A' "
+                       "AND ty.typelem = 0 AND ty.typarray <> 0, false) "
                        "FROM pg_attribute a "
+                       "JOIN pg_type ty ON ty.oid = a.atttypid "
                        "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
                        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                        "ORDER BY a.attnum",
@@ -184,7 +191,8 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     t->cols = calloc((size_t)n + 1, sizeof(char *));
     t->types = calloc((size_t)n + 1, sizeof(char *));
     t->is_pk = calloc((size_t)n + 1, sizeof(int));
-    if (!t->cols || !t->types || !t->is_pk) {
+    t->typed = calloc((size_t)n + 1, sizeof(int));
+    if (!t->cols || !t->types || !t->is_pk || !t->typed) {
         PQclear(res);
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
     }
@@ -205,6 +213,7 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
         t->cols[t->ncols] = strdup(name);
         t->types[t->ncols] = strdup(PQgetvalue(res, i, 2));
         t->is_pk[t->ncols] = PQgetvalue(res, i, 1)[0] == 't';
+        t->typed[t->ncols] = PQgetvalue(res, i, 3)[0] == 't';
         if (!t->cols[t->ncols] || !t->types[t->ncols] ||
             strmap_put(&t->colidx, name, strlen(name), (void *)(t->ncols + 1)) < 0) {
             PQclear(res);
@@ -969,6 +978,27 @@ static int ensure_arrays(sluice_mirror_t *m, size_t n)
     return 0;
 }
 
+/* Parameter i of a multi-row statement, holding column c's values: an array
+ * of the column's own type when it has one (PostgreSQL parses each element
+ * once, with the type's input function), text[] otherwise. The text of the
+ * elements is the same either way. */
+static void column_array(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c, size_t i)
+{
+    if (t->typed[c])
+        sluice_buf_printf(&m->sql, "$%zu::%s[], ", i + 1, t->types[c]);
+    else
+        sluice_buf_printf(&m->sql, "$%zu::text[], ", i + 1);
+}
+
+/* Element i of the unnest row as a value of column c's type. */
+static void column_value(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c, size_t i)
+{
+    if (t->typed[c])
+        sluice_buf_printf(&m->sql, "u.a%zu", i);
+    else
+        sluice_buf_printf(&m->sql, "u.a%zu::%s", i, t->types[c]);
+}
+
 /* Sends the rows of t with this op and this set of written columns. */
 static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, char op,
                        int toast, const unsigned char *mask, int *nresults, sluice_err_t *err)
@@ -1034,12 +1064,14 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                 sluice_buf_puts(&m->sql, ", ");
             }
             sluice_buf_puts(&m->sql, POS_COLUMN ") SELECT ");
-            for (i = 0; i < ncol; i++)
-                sluice_buf_printf(&m->sql, "u.a%zu::%s, ", i, t->types[idx[i]]);
+            for (i = 0; i < ncol; i++) {
+                column_value(m, t, idx[i], i);
+                sluice_buf_puts(&m->sql, ", ");
+            }
             sluice_buf_puts(&m->sql, "u.p::bigint[] FROM unnest(");
-            for (i = 0; i <= ncol; i++)
-                sluice_buf_printf(&m->sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
-            sluice_buf_puts(&m->sql, ") AS u(");
+            for (i = 0; i < ncol; i++)
+                column_array(m, t, idx[i], i);
+            sluice_buf_printf(&m->sql, "$%zu::text[]) AS u(", ncol + 1);
             for (i = 0; i < ncol; i++)
                 sluice_buf_printf(&m->sql, "a%zu, ", i);
             sluice_buf_puts(&m->sql, "p)");
@@ -1050,9 +1082,10 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         } else {
             delete_head(m, t, "u.p::bigint[]");
             sluice_buf_puts(&m->sql, t->has_deleted && m->opts.soft_delete ? " FROM unnest(" : " USING unnest(");
-            for (i = 0; i <= ncol; i++)
-                sluice_buf_printf(&m->sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
-            sluice_buf_puts(&m->sql, ") AS u(");
+            for (k = 0, i = 0; k < t->ncols; k++)
+                if (mask[k])
+                    column_array(m, t, k, i++);
+            sluice_buf_printf(&m->sql, "$%zu::text[]) AS u(", ncol + 1);
             for (i = 0; i < ncol; i++)
                 sluice_buf_printf(&m->sql, "a%zu, ", i);
             sluice_buf_puts(&m->sql, "p) WHERE ");
@@ -1061,7 +1094,9 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                     continue;
                 sluice_buf_puts(&m->sql, "t.");
                 sluice_pg_quote_ident(&m->sql, t->cols[k]);
-                sluice_buf_printf(&m->sql, " = u.a%zu::%s AND ", i++, t->types[k]);
+                sluice_buf_puts(&m->sql, " = ");
+                column_value(m, t, k, i++);
+                sluice_buf_puts(&m->sql, " AND ");
             }
             sluice_buf_puts(&m->sql, "(t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= u.p::bigint[])");
         }
@@ -1193,9 +1228,11 @@ static void reload_free(sluice_mirror_table_t *t)
     }
     free(t->cols);
     free(t->types);
+    free(t->typed);
     free(t->is_pk);
     t->cols = NULL;
     t->types = NULL;
+    t->typed = NULL;
     t->is_pk = NULL;
     t->ncols = t->npk = 0;
     strmap_cleanup(&t->colidx, NULL);

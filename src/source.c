@@ -3,6 +3,7 @@
  * commits and seeks. It never decides what was applied; its owner does. */
 #include "sluice/source.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,41 @@
 
 #include "sluice/observe.h"
 
+/* Waking librdkafka's fetchers when the prefetch queue drains.
+ *
+ * librdkafka before 2.2 stops fetching once its prefetch queue holds
+ * queued.max.messages.kbytes or queued.min.messages, and looks at the queue
+ * again only when its broker thread wakes up: after up to one second
+ * (librdkafka issue #2879; 2.2 made it fetch.queue.backoff.ms). With a queue
+ * small enough to bound the worker's memory, the worker drains it in a
+ * fraction of that second and then waits for the rest. So when the queue,
+ * having been near its limit, has drained to half of it, a thread of ours
+ * asks the leaders of the assigned partitions for their end offsets: the
+ * request is queued on each leader's broker thread, which wakes, sees room
+ * and fetches. At most one request per leader is in flight; nothing is sent
+ * while the worker keeps up (the queue never fills) or on librdkafka 2.2+. */
+typedef struct {
+    rd_kafka_queue_t *queue; /* the consumer queue every partition feeds */
+    double limit_bytes;      /* queued.max.messages.kbytes, in bytes */
+    double limit_msgs;       /* queued.min.messages */
+    double avg_len;          /* running mean of message sizes */
+    unsigned polls;
+    int full; /* seen near its limit since the last wake-up */
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int want, stop;
+    unsigned long wakeups;
+} refill_t;
+
 struct sluice_source {
     rd_kafka_t *rk;
     sluice_source_hooks_t hooks;
     int failed;
     sluice_err_t fail_err;
     int closed;
+    refill_t refill;
 };
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -118,6 +148,119 @@ int sluice_source_conf_copy(const sluice_config_t *cfg, rd_kafka_conf_t *conf, r
     return 0;
 }
 
+static void *refill_main(void *arg)
+{
+    sluice_source_t *src = arg;
+    refill_t *r = &src->refill;
+
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        int i;
+
+        while (!r->want && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->stop)
+            break;
+        r->want = 0;
+        pthread_mutex_unlock(&r->mu);
+        if (rd_kafka_assignment(src->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt) {
+            /* "offset" -1 = the latest offset; the answer itself is unused */
+            for (i = 0; i < parts->cnt; i++)
+                parts->elems[i].offset = -1;
+            rd_kafka_offsets_for_times(src->rk, parts, 1000);
+        }
+        if (parts)
+            rd_kafka_topic_partition_list_destroy(parts);
+        pthread_mutex_lock(&r->mu);
+        r->wakeups++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static double conf_number(rd_kafka_t *rk, const char *key)
+{
+    char buf[64];
+    size_t n = sizeof(buf);
+
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), key, buf, &n) != RD_KAFKA_CONF_OK)
+        return 0;
+    return strtod(buf, NULL);
+}
+
+static void refill_start(sluice_source_t *src)
+{
+    refill_t *r = &src->refill;
+
+    if (rd_kafka_version() >= 0x020200ff)
+        return; /* fetch.queue.backoff.ms does it */
+    r->limit_bytes = conf_number(src->rk, "queued.max.messages.kbytes") * 1024;
+    r->limit_msgs = conf_number(src->rk, "queued.min.messages");
+    if (r->limit_bytes <= 0 || r->limit_msgs <= 0)
+        return;
+    r->queue = rd_kafka_queue_get_consumer(src->rk);
+    if (!r->queue)
+        return;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, refill_main, src) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        rd_kafka_queue_destroy(r->queue);
+        r->queue = NULL;
+        return;
+    }
+    r->started = 1;
+}
+
+static void refill_stop(sluice_source_t *src)
+{
+    refill_t *r = &src->refill;
+
+    if (!r->started)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    rd_kafka_queue_destroy(r->queue);
+    r->started = 0;
+    sluice_log(SLUICE_LOG_DEBUG, "kafka: prefetch queue refilled %lu times", r->wakeups);
+}
+
+/* Called on every poll: decides whether librdkafka may have stopped
+ * fetching (queue near its limit) and, once the queue has drained to half,
+ * wakes its fetchers. Cheap: the queue length is read every 32 polls. */
+static void refill_check(sluice_source_t *src, const rd_kafka_message_t *m)
+{
+    refill_t *r = &src->refill;
+    double len, bytes;
+
+    if (!r->started)
+        return;
+    if (m && !m->err) {
+        double sz = (double)(m->len + m->key_len);
+        r->avg_len = r->avg_len > 0 ? r->avg_len + (sz - r->avg_len) / 64 : sz;
+    }
+    if (m && (++r->polls & 31) != 0)
+        return;
+    len = (double)rd_kafka_queue_length(r->queue);
+    bytes = len * r->avg_len;
+    if (bytes >= 0.75 * r->limit_bytes || len >= 0.75 * r->limit_msgs) {
+        r->full = 1;
+    } else if (r->full && bytes <= 0.5 * r->limit_bytes && len <= 0.5 * r->limit_msgs) {
+        r->full = 0;
+        pthread_mutex_lock(&r->mu);
+        r->want = 1;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
 sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_source_hooks_t *hooks,
                                    sluice_err_t *err)
 {
@@ -136,6 +279,14 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"isolation.level", "read_committed"},
+        /* Memory: librdkafka prefetches until its queue holds 64 MiB or
+         * 100,000 messages by default, and a fetch response may add up to
+         * fetch.max.bytes (50 MiB) on top; 8 MiB (or 10,000 messages) plus
+         * 4 MiB responses keep the whole worker near 60 MB while catching up,
+         * whatever the backlog, and refill_check() keeps the rate. */
+        {"queued.max.messages.kbytes", "8192"},
+        {"queued.min.messages", "10000"},
+        {"fetch.max.bytes", "4194304"},
     };
 
     if (!src || !conf) {
@@ -166,6 +317,7 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
     }
     conf = NULL;
     rd_kafka_poll_set_consumer(src->rk);
+    refill_start(src);
 
     sub = rd_kafka_topic_partition_list_new((int)cfg->ntopics);
     for (i = 0; i < cfg->ntopics; i++)
@@ -181,6 +333,8 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
 fail:
     if (conf)
         rd_kafka_conf_destroy(conf);
+    if (src)
+        refill_stop(src);
     if (src && src->rk) {
         rd_kafka_destroy(src->rk);
         src->rk = NULL;
@@ -193,6 +347,7 @@ void sluice_source_destroy(sluice_source_t *src)
 {
     if (!src)
         return;
+    refill_stop(src);
     if (src->rk) {
         rd_kafka_consumer_close(src->rk); /* revokes through the hooks, leaves the group */
         rd_kafka_destroy(src->rk);
@@ -202,7 +357,10 @@ void sluice_source_destroy(sluice_source_t *src)
 
 rd_kafka_message_t *sluice_source_poll(sluice_source_t *src, int timeout_ms)
 {
-    return rd_kafka_consumer_poll(src->rk, timeout_ms);
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(src->rk, timeout_ms);
+
+    refill_check(src, m);
+    return m;
 }
 
 int sluice_source_failed(const sluice_source_t *src, sluice_err_t *err)

@@ -298,6 +298,10 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
     for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (conf_set(conf, defaults[i][0], defaults[i][1], err) < 0)
             goto fail;
+    /* librdkafka 2.2+ can look at a full prefetch queue again sooner than
+     * after a second by itself (see refill_t) */
+    if (rd_kafka_version() >= 0x020200ff && conf_set(conf, "fetch.queue.backoff.ms", "10", err) < 0)
+        goto fail;
     if (sluice_source_conf_copy(cfg, conf, RD_KAFKA_CONSUMER, err) < 0)
         goto fail;
     /* never overridable: offsets are stored by Sluice after the PG commit */

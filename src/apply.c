@@ -22,6 +22,7 @@
 #include "sluice/mirror.h"
 #include "sluice/observe.h"
 #include "sluice/pg.h"
+#include "sluice/reconcile.h"
 #include "sluice/route.h"
 #include "sluice/types.h"
 #include "strmap.h"
@@ -103,6 +104,7 @@ struct sluice_apply {
     sluice_ctx_t ctx;
     int evolve;    /* mirror.schema_evolution = basic */
     int no_ledger; /* sluice_apply_set_ledger(ap, 0) */
+    unsigned long snapshot_ends; /* seen by sluice_apply_snapshot_ended */
 };
 
 /* ---- partitions and the ledger ------------------------------------------ */
@@ -243,6 +245,8 @@ sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, const sluice_handle
         mo.evolve = cfg->mirror_schema_evolution && !strcmp(cfg->mirror_schema_evolution, "basic");
         mo.keyless_all = cfg->mirror_keyless && !strcmp(cfg->mirror_keyless, "all_columns");
         mo.binary_mode = bin < 0 ? 0 : bin;
+        mo.reconcile = cfg->mirror_reconcile;
+        mo.group = ap->group;
         ap->evolve = mo.evolve;
         ap->mirror = sluice_mirror_new(&mo);
     }
@@ -993,6 +997,23 @@ int sluice_apply_wait(sluice_apply_t *ap, sluice_apply_result_t *res, sluice_err
     if (err->cls == SLUICE_ERR_PERMANENT || err->cls == SLUICE_ERR_NONE)
         err->cls = SLUICE_ERR_FATAL; /* not tied to a message: BEGIN/ledger/COMMIT */
     return -1;
+}
+
+int sluice_apply_snapshot_ended(sluice_apply_t *ap)
+{
+    unsigned long n = sluice_mirror_snapshot_ends(ap->mirror);
+    int ended = n != ap->snapshot_ends;
+
+    ap->snapshot_ends = n;
+    return ended;
+}
+
+int sluice_apply_reconcile(sluice_apply_t *ap, rd_kafka_t *rk, int *pending, sluice_err_t *err)
+{
+    *pending = 0;
+    if (ap->inflight || ap->no_ledger)
+        return 0;
+    return sluice_reconcile_run(ap->pg, rk, ap->group, pending, err);
 }
 
 int sluice_apply_skip(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err)

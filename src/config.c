@@ -43,6 +43,9 @@ const sluice_config_key_t sluice_config_keys[] = {
      "per-topic target table overrides: {\"<topic>\": \"<schema>.<table>\"}", 0, 0},
     {"batch.max_events", SLUICE_CFG_INT, "5000", 0, "SLUICE_BATCH_MAX_EVENTS",
      "most events applied in one PostgreSQL transaction", 1, 1000000},
+    {"batch.max_bytes", SLUICE_CFG_INT, "8388608", 0, "SLUICE_BATCH_MAX_BYTES",
+     "most message bytes (keys and values) in one batch: bounds the worker's memory, two batches "
+     "are held at a time", 65536, 1073741824},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,
@@ -72,6 +75,9 @@ const sluice_config_key_t sluice_config_keys[] = {
      3600000},
     {"mirror.truncate", SLUICE_CFG_BOOL, "false", 0, NULL,
      "apply truncate events (op t) by truncating the mirrored table; false: log and skip them", 0, 0},
+    {"mirror.reconcile_deletes", SLUICE_CFG_BOOL, "false", 0, NULL,
+     "after a full snapshot of a table (Debezium snapshot = last_in_data_collection or last), delete "
+     "the rows it did not read", 0, 0},
     {"mirror.delete_mode", SLUICE_CFG_STRING, "hard", 0, NULL,
      "hard: DELETE the row; soft: keep it with _sluice_deleted = true", 0, 0},
     {"mirror.schema_evolution", SLUICE_CFG_STRING, "none", 0, NULL,
@@ -338,6 +344,8 @@ static int store_int(sluice_config_t *cfg, const sluice_config_key_t *k, const c
         cfg->batch_max_events = v;
     else if (strcmp(k->key, "batch.max_ms") == 0)
         cfg->batch_max_ms = v;
+    else if (strcmp(k->key, "batch.max_bytes") == 0)
+        cfg->batch_max_bytes = v;
     else if (strcmp(k->key, "registry.timeout_ms") == 0)
         cfg->registry_timeout_ms = v;
     else if (strcmp(k->key, "retry.max_elapsed_ms") == 0)
@@ -366,6 +374,8 @@ static int store_bool(sluice_config_t *cfg, const sluice_config_key_t *k, const 
         cfg->dlq_enabled = v;
     else if (strcmp(k->key, "mirror.truncate") == 0)
         cfg->mirror_truncate = v;
+    else if (strcmp(k->key, "mirror.reconcile_deletes") == 0)
+        cfg->mirror_reconcile = v;
     return 0;
 }
 
@@ -1014,6 +1024,7 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
                 cfg->mirror_tables[i].value);
     fprintf(out, "  batch.max_events = %ld\n", cfg->batch_max_events);
     fprintf(out, "  batch.max_ms = %ld\n", cfg->batch_max_ms);
+    fprintf(out, "  batch.max_bytes = %ld\n", cfg->batch_max_bytes);
     fprintf(out, "  decode.unavailable_placeholder = %s\n", cfg->unavailable_placeholder);
     fprintf(out, "  format.key = %s\n  format.value = %s\n", cfg->format_key, cfg->format_value);
     if (cfg->registry_url)

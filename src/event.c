@@ -62,6 +62,13 @@ int sluice_pos_cmp(const sluice_pos_t *a, const sluice_pos_t *b)
 {
     int i;
 
+    /* A PostgreSQL snapshot read has no commit LSN ([null, LSN]): it stands
+     * at its LSN, so against it only the change LSNs say which is newer. */
+    if (a->n == 2 && b->n == 2 && (a->part[0] == 0 || b->part[0] == 0) && a->part[1] != b->part[1])
+        return a->part[1] < b->part[1] ? -1 : 1;
+    if (a->n == 2 && b->n == 2 && (a->part[0] == 0 || b->part[0] == 0))
+        return 0;
+
     for (i = 0; i < a->n && i < b->n; i++) {
         if (a->part[i] != b->part[i])
             return a->part[i] < b->part[i] ? -1 : 1;

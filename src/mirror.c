@@ -15,6 +15,7 @@
 
 #define POS_COLUMN "_sluice_pos"
 #define DELETED_COLUMN "_sluice_deleted"
+#define SNAPSHOT_COLUMN "_sluice_snapshot"
 #define TOAST_COUNT_COLUMN "sluice_toast_inserts"
 
 /* Value slots of a pending row: a text, SQL NULL, or KEEP (the column is not
@@ -30,6 +31,8 @@ typedef struct {
     const char **vals; /* ncols slots (upsert); for deletes only key slots are set */
     const char *pos;   /* "{a,b}" */
     sluice_pos_t p;    /* the same, to order folded events */
+    const char *snap;  /* mirror.reconcile_deletes: position of the full snapshot that read
+                        * the key in this batch, NULL if none */
 } row_t;
 
 struct sluice_mirror_table {
@@ -47,6 +50,7 @@ struct sluice_mirror_table {
     int id;          /* for statement signatures */
 
     int has_deleted;     /* _sluice_deleted exists */
+    int has_snapshot;    /* _sluice_snapshot exists */
     int warned_truncate; /* logged once that truncates are skipped */
 
     /* pending rows of the batch being folded */
@@ -69,6 +73,7 @@ typedef struct {
 struct sluice_mirror {
     sluice_mirror_opts_t opts;
     unsigned long toast_nulls;
+    unsigned long snapshot_ends; /* notes sent to sluice.reconcile */
     strmap_t tables; /* "schema\x1ftable" -> sluice_mirror_table_t* */
     strmap_t stmts;  /* signature -> stmt_t* */
     int ntables;
@@ -188,6 +193,7 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     n = PQntuples(res);
     *has_pos = 0;
     t->has_deleted = 0;
+    t->has_snapshot = 0;
     t->cols = calloc((size_t)n + 1, sizeof(char *));
     t->types = calloc((size_t)n + 1, sizeof(char *));
     t->is_pk = calloc((size_t)n + 1, sizeof(int));
@@ -206,6 +212,10 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
         }
         if (strcmp(name, DELETED_COLUMN) == 0) {
             t->has_deleted = 1;
+            continue;
+        }
+        if (strcmp(name, SNAPSHOT_COLUMN) == 0) {
+            t->has_snapshot = 1;
             continue;
         }
         if (strncmp(name, "_sluice_", 8) == 0)
@@ -313,6 +323,25 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
         }
         t->has_deleted = 1;
     }
+    if (m->opts.reconcile && t->npk == 0) {
+        sluice_log(SLUICE_LOG_WARN,
+                   "mirror: %s has no primary key: mirror.reconcile_deletes cannot tell which rows a "
+                   "snapshot read, so this table is never reconciled",
+                   t->display);
+    } else if (m->opts.reconcile && !t->has_snapshot) {
+        sluice_buf_reset(&q);
+        sluice_buf_printf(&q,
+                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " SNAPSHOT_COLUMN " bigint[];"
+                          "COMMENT ON COLUMN %s." SNAPSHOT_COLUMN
+                          " IS 'Sluice: source position of the last full snapshot that read this "
+                          "row (mirror.reconcile_deletes)'",
+                          t->qname, t->qname);
+        if (sluice_pg_exec(pg, q.data, err) < 0) {
+            sluice_err_prefix(err, "mirror: adding column " SNAPSHOT_COLUMN " to %s", t->display);
+            goto fail;
+        }
+        t->has_snapshot = 1;
+    }
     t->id = m->ntables++;
     if (strmap_put(&m->tables, key.data, key.len, t) < 0) {
         sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
@@ -416,6 +445,18 @@ static int cmp_colval(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* Appends the SQL of "position a is not newer than position b" (bigint[]
+ * expressions, a may be NULL: a row of unknown position), the order of
+ * sluice_pos_cmp(): part by part, except that against a PostgreSQL snapshot
+ * read ([0, LSN]: no commit LSN) only the change LSNs count. */
+static void pos_le(sluice_buf_t *sql, const char *a, const char *b)
+{
+    sluice_buf_printf(sql,
+                      "(%s IS NULL OR CASE WHEN cardinality(%s) = 2 AND cardinality(%s) = 2 AND "
+                      "((%s)[1] = 0 OR (%s)[1] = 0) THEN (%s)[2] <= (%s)[2] ELSE %s <= %s END)",
+                      a, a, b, a, b, a, b, a, b);
+}
+
 /* Appends " ON CONFLICT (pk) DO UPDATE SET c = EXCLUDED.c ... WHERE guard" for
  * the columns whose indexes are in idx[0, n). */
 static void conflict_clause(sluice_mirror_t *m, const sluice_mirror_table_t *t, const size_t *idx,
@@ -447,7 +488,8 @@ static void conflict_clause(sluice_mirror_t *m, const sluice_mirror_table_t *t, 
     sluice_buf_printf(&m->sql, "%s" POS_COLUMN " = EXCLUDED." POS_COLUMN, first ? "" : ", ");
     if (t->has_deleted)
         sluice_buf_puts(&m->sql, ", " DELETED_COLUMN " = false");
-    sluice_buf_puts(&m->sql, " WHERE t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= EXCLUDED." POS_COLUMN);
+    sluice_buf_puts(&m->sql, " WHERE ");
+    pos_le(&m->sql, "t." POS_COLUMN, "EXCLUDED." POS_COLUMN);
 }
 
 /* Collects the after row's columns into m->cv (sorted by table column),
@@ -637,7 +679,7 @@ static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     size_t k, n = 0;
     const char *name;
     int prepared;
-    char pos_expr[16];
+    char pos_expr[32];
 
     if (collect_key(m, t, ev, &n, err) < 0)
         return -1;
@@ -654,10 +696,10 @@ static int send_delete(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         }
         /* a delete without a position (a tombstone standing for a delete)
          * cannot be ordered against the row: it applies */
-        sluice_buf_printf(&m->sql,
-                          "($%zu::bigint[] IS NULL OR t." POS_COLUMN " IS NULL OR t." POS_COLUMN
-                          " <= $%zu)",
-                          n + 1, n + 1);
+        snprintf(pos_expr, sizeof(pos_expr), "$%zu::bigint[]", n + 1);
+        sluice_buf_printf(&m->sql, "(%s IS NULL OR ", pos_expr);
+        pos_le(&m->sql, "t." POS_COLUMN, pos_expr);
+        sluice_buf_putc(&m->sql, ')');
     }
     sluice_buf_reset(&m->vals);
     for (k = 0; k < n; k++)
@@ -763,6 +805,9 @@ static int send_truncate(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_tabl
     return 0;
 }
 
+static int reconcile_event(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                           const sluice_event_t *ev, int *nresults, sluice_err_t *err);
+
 int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
                        const sluice_event_t *ev, int *nresults, sluice_err_t *err)
 {
@@ -773,7 +818,9 @@ int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     case SLUICE_OP_UPDATE:
         if (t->npk == 0)
             return send_keyless(m, pg, t, ev, nresults, err);
-        return send_upsert(m, pg, t, ev, nresults, err);
+        if (send_upsert(m, pg, t, ev, nresults, err) < 0)
+            return -1;
+        return reconcile_event(m, pg, t, ev, nresults, err);
     case SLUICE_OP_DELETE:
         if (t->npk == 0)
             return send_keyless(m, pg, t, ev, nresults, err);
@@ -783,6 +830,11 @@ int sluice_mirror_send(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
     default:
         return 0;
     }
+}
+
+unsigned long sluice_mirror_snapshot_ends(const sluice_mirror_t *m)
+{
+    return m->snapshot_ends;
 }
 
 unsigned long sluice_mirror_toast_nulls(const sluice_mirror_t *m)
@@ -796,6 +848,34 @@ void sluice_mirror_count_toast_nulls(sluice_mirror_t *m, unsigned long n)
 }
 
 /* ---- batched: fold per key, flush as multi-row statements ---------------- */
+
+/* A read of a full (initial or blocking) snapshot: every read of one
+ * snapshot carries the same source position, which names the snapshot.
+ * Incremental-snapshot reads do not count: they are not a complete picture. */
+static int snapshot_read(const sluice_event_t *ev)
+{
+    if (ev->op != SLUICE_OP_READ || ev->pos.n == 0)
+        return 0;
+    switch (ev->snapshot) {
+    case SLUICE_SNAPSHOT_TRUE:
+    case SLUICE_SNAPSHOT_FIRST:
+    case SLUICE_SNAPSHOT_FIRST_IN_DATA_COLLECTION:
+    case SLUICE_SNAPSHOT_LAST_IN_DATA_COLLECTION:
+    case SLUICE_SNAPSHOT_LAST:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The last read of a table's full snapshot (Debezium 2.x marks it
+ * last_in_data_collection; before that only the snapshot's very last record
+ * said last). */
+static int snapshot_end(const sluice_event_t *ev)
+{
+    return snapshot_read(ev) && (ev->snapshot == SLUICE_SNAPSHOT_LAST_IN_DATA_COLLECTION ||
+                                 ev->snapshot == SLUICE_SNAPSHOT_LAST);
+}
 
 static char *arena_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c,
                         const sluice_value_t *v, sluice_err_t *err)
@@ -879,6 +959,8 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
     }
     if (ev->pos.n == 0 || t->npk == 0)
         return 1; /* no position (the guard needs the row's own) or no key: one by one */
+    if (m->opts.reconcile && t->has_snapshot && snapshot_end(ev))
+        return 1; /* records the snapshot's end: sluice_mirror_send() */
     if (ev->op == SLUICE_OP_DELETE) {
         if (collect_key(m, t, ev, &n, err) < 0 || key_text(m, t, n, err) < 0)
             return -1;
@@ -912,6 +994,10 @@ int sluice_mirror_add(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice
     r = row_for(m, t, &existed);
     if (!r)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    if (!existed)
+        r->snap = NULL;
+    if (m->opts.reconcile && t->has_snapshot && snapshot_read(ev))
+        r->snap = pos; /* read by the snapshot, whatever the guard decides */
     if (existed && sluice_pos_cmp(&ev->pos, &r->p) < 0)
         return 0; /* older than what the key already holds: the guard would skip it too */
     if (existed && ev->op == SLUICE_OP_DELETE && r->op == 'U' && t->has_deleted &&
@@ -997,6 +1083,145 @@ static void column_value(sluice_mirror_t *m, const sluice_mirror_table_t *t, siz
         sluice_buf_printf(&m->sql, "u.a%zu", i);
     else
         sluice_buf_printf(&m->sql, "u.a%zu::%s", i, t->types[c]);
+}
+
+/* mirror.reconcile_deletes: marks the rows with these keys (keys[i] holds a
+ * row's values by column index; the primary-key slots are set) as read by
+ * the full snapshot at position snap. Rows that do not exist (deleted later
+ * in the batch) are left alone. */
+static int send_marks(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, const char *snap,
+                      const char **const *keys, size_t n, int *nresults, sluice_err_t *err)
+{
+    size_t i, j, k;
+    const char *name;
+    int prepared;
+
+    if (ensure_arrays(m, t->npk + 1) < 0 || ensure_cap(m, t->npk + 2) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (j = 0; j < t->npk; j++) {
+        sluice_buf_reset(&m->abufs[j]);
+        sluice_buf_putc(&m->abufs[j], '{');
+    }
+    for (i = 0; i < n; i++)
+        for (k = 0, j = 0; k < t->ncols; k++)
+            if (t->is_pk[k])
+                array_elem(&m->abufs[j++], keys[i][k]);
+    for (j = 0; j < t->npk; j++) {
+        if (sluice_buf_putc(&m->abufs[j], '}') < 0)
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        m->params[j] = m->abufs[j].data;
+    }
+    m->params[t->npk] = snap;
+
+    sluice_buf_reset(&m->sig);
+    sluice_buf_printf(&m->sig, "S%d", t->id);
+    if (!have_statement(m)) {
+        sluice_buf_reset(&m->sql);
+        sluice_buf_printf(&m->sql, "UPDATE %s AS t SET " SNAPSHOT_COLUMN " = $%zu::bigint[] FROM unnest(",
+                          t->qname, t->npk + 1);
+        for (k = 0, j = 0; k < t->ncols; k++)
+            if (t->is_pk[k])
+                column_array(m, t, k, j++);
+        m->sql.len -= 2; /* the last ", " */
+        m->sql.data[m->sql.len] = '\0';
+        sluice_buf_puts(&m->sql, ") AS u(");
+        for (j = 0; j < t->npk; j++)
+            sluice_buf_printf(&m->sql, "%sa%zu", j ? ", " : "", j);
+        sluice_buf_puts(&m->sql, ") WHERE ");
+        for (k = 0, j = 0; k < t->ncols; k++) {
+            if (!t->is_pk[k])
+                continue;
+            sluice_buf_puts(&m->sql, "t.");
+            sluice_pg_quote_ident(&m->sql, t->cols[k]);
+            sluice_buf_puts(&m->sql, " = ");
+            column_value(m, t, k, j++);
+            sluice_buf_puts(&m->sql, " AND ");
+        }
+        sluice_buf_printf(&m->sql, "t." SNAPSHOT_COLUMN " IS DISTINCT FROM $%zu::bigint[]",
+                          t->npk + 1);
+    }
+    name = statement(m, pg, (int)t->npk + 1, &prepared, err);
+    if (!name)
+        return -1;
+    if (!PQsendQueryPrepared(pg->conn, name, (int)t->npk + 1, m->params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: marking rows read by a snapshot", err);
+    *nresults += prepared + 1;
+    return 0;
+}
+
+/* The marks of the folded rows of t, one statement per snapshot. */
+static int flush_marks(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, int *nresults,
+                       sluice_err_t *err)
+{
+    const char ***keys = NULL;
+    size_t r, q, n;
+    int rc = 0;
+
+    for (r = 0; r < t->nrows && rc == 0; r++) {
+        const char *snap = t->rows[r].snap;
+        if (!snap)
+            continue;
+        if (!keys && !(keys = malloc(t->nrows * sizeof(*keys))))
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+        for (q = r, n = 0; q < t->nrows; q++) {
+            if (t->rows[q].snap && strcmp(t->rows[q].snap, snap) == 0) {
+                keys[n++] = t->rows[q].vals;
+                t->rows[q].snap = NULL;
+            }
+        }
+        rc = send_marks(m, pg, t, snap, (const char **const *)keys, n, nresults, err);
+    }
+    free(keys);
+    return rc;
+}
+
+/* After an event sent on its own: its mark, and at the end of a table's full
+ * snapshot the note in sluice.reconcile (same transaction) from which a
+ * worker reconciles once every partition is applied that far. */
+static int reconcile_event(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t,
+                           const sluice_event_t *ev, int *nresults, sluice_err_t *err)
+{
+    const char **vals, *snap, *params[8];
+    char part[16], off[24];
+    size_t k, n = 0;
+
+    if (!m->opts.reconcile || !t->has_snapshot || !snapshot_read(ev))
+        return 0;
+    if (collect_key(m, t, ev, &n, err) < 0)
+        return -1;
+    vals = sluice_arena_calloc(&m->arena, t->ncols, sizeof(*vals));
+    sluice_buf_reset(&m->tmp);
+    pos_text(&m->tmp, &ev->pos);
+    snap = sluice_arena_strndup(&m->arena, m->tmp.data, m->tmp.len);
+    if (!vals || !snap)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (k = 0; k < n; k++)
+        if (!(vals[m->cv[k].idx] = arena_text(m, t, m->cv[k].idx, m->cv[k].v, err)))
+            return err->cls ? -1 : sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    if (send_marks(m, pg, t, snap, &vals, 1, nresults, err) < 0)
+        return -1;
+    if (!snapshot_end(ev))
+        return 0;
+    snprintf(part, sizeof(part), "%d", (int)ev->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)ev->offset);
+    params[0] = m->opts.group ? m->opts.group : "";
+    params[1] = ev->topic ? ev->topic : "";
+    params[2] = t->qname;
+    params[3] = t->display;
+    params[4] = snap;
+    params[5] = t->has_deleted && m->opts.soft_delete ? "true" : "false";
+    params[6] = part;
+    params[7] = off;
+    if (!PQsendQueryParams(pg->conn,
+                           "INSERT INTO sluice.reconcile (group_id, topic, target, display, "
+                           "snapshot_pos, soft, last_partition, last_offset) "
+                           "VALUES ($1, $2, $3, $4, $5::bigint[], $6::boolean, $7::integer, $8::bigint) "
+                           "ON CONFLICT (group_id, target, snapshot_pos) DO NOTHING",
+                           8, NULL, params, NULL, NULL, 0))
+        return sluice_pg_result_err(pg, NULL, "mirror: recording the end of a snapshot", err);
+    *nresults += 1;
+    m->snapshot_ends++;
+    return 0;
 }
 
 /* Sends the rows of t with this op and this set of written columns. */
@@ -1098,7 +1323,7 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                 column_value(m, t, k, i++);
                 sluice_buf_puts(&m->sql, " AND ");
             }
-            sluice_buf_puts(&m->sql, "(t." POS_COLUMN " IS NULL OR t." POS_COLUMN " <= u.p::bigint[])");
+            pos_le(&m->sql, "t." POS_COLUMN, "u.p::bigint[]");
         }
     }
     name = statement(m, pg, (int)ncol + 1, &prepared, err);
@@ -1139,6 +1364,8 @@ static int flush_table(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
         rc = flush_group(m, pg, t, row->op, row->toast, mask, nresults, err);
     }
     free(mask);
+    if (rc == 0 && m->opts.reconcile && t->has_snapshot)
+        rc = flush_marks(m, pg, t, nresults, err);
     table_clear(t);
     return rc;
 }

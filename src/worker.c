@@ -35,6 +35,7 @@ typedef struct {
     rd_kafka_message_t **rk;
     sluice_msg_t *msgs;
     size_t n, cap;
+    size_t bytes; /* keys and values */
     int64_t started;
 } batch_t;
 
@@ -56,6 +57,13 @@ struct sluice_worker {
     int exit_code;
     int stopping;     /* a failure: leave the loop */
     int sync_commits; /* draining: wait for Kafka commits */
+    /* ledger offsets of newly assigned partitions, committed to Kafka as soon
+     * as the assignment is in place: a worker killed after its PostgreSQL
+     * commit but before its Kafka commit leaves Kafka behind the ledger, and
+     * a partition with nothing more to apply would keep showing lag */
+    rd_kafka_topic_partition_list_t *catchup;
+    int64_t reconcile_at; /* mirror.reconcile_deletes: last look at sluice.reconcile */
+    int reconcile_pending;
     int in_backoff;   /* inside wait_polling(): rebalances abandon what is in hand */
     int abandoned;    /* what was in hand was given up (a rebalance during a backoff) */
     uint64_t applied_total;
@@ -173,6 +181,7 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
     b->msgs[b->n].key_len = m->key_len;
     b->msgs[b->n].value = m->payload;
     b->msgs[b->n].value_len = m->len;
+    b->bytes += m->key_len + m->len;
     a = as_find(w, b->msgs[b->n].topic, m->partition);
     if (a)
         a->pending++;
@@ -207,7 +216,9 @@ static int batch_join(batch_t *dst, batch_t *src)
         dst->msgs[dst->n] = src->msgs[i];
         dst->n++;
     }
+    dst->bytes += src->bytes;
     src->n = 0;
+    src->bytes = 0;
     return 0;
 }
 
@@ -222,6 +233,7 @@ static void batch_release(sluice_worker_t *w, batch_t *b)
         rd_kafka_message_destroy(b->rk[i]);
     }
     b->n = 0;
+    b->bytes = 0;
 }
 
 static void batch_free(batch_t *b)
@@ -418,6 +430,31 @@ static int dead_letter(sluice_worker_t *w, size_t i, const sluice_apply_result_t
     return 0;
 }
 
+/* mirror.reconcile_deletes: between batches, at most every second (every
+ * 200 ms while a snapshot waits for the ledger), or now when forced. */
+static void maybe_reconcile(sluice_worker_t *w, int force)
+{
+    int64_t now = now_ms();
+    int pending = 0;
+    sluice_err_t err;
+
+    if (!w->cfg->mirror_reconcile || sluice_apply_inflight(w->ap) || w->stopping)
+        return;
+    if (sluice_apply_snapshot_ended(w->ap))
+        force = 1; /* record the partition ends now */
+    if (!force && now - w->reconcile_at < (w->reconcile_pending ? 200 : 1000))
+        return;
+    w->reconcile_at = now;
+    sluice_err_clear(&err);
+    if (sluice_apply_reconcile(w->ap, sluice_source_handle(w->src), &pending, &err) < 0) {
+        if (err.cls == SLUICE_ERR_FATAL || err.cls == SLUICE_ERR_PERMANENT)
+            sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
+        else
+            sluice_log(SLUICE_LOG_WARN, "%s (trying again later)", err.msg);
+    }
+    w->reconcile_pending = pending;
+}
+
 /* Waits for the batch in flight and settles it: Kafka commit, dead-letter or
  * stop at a poison message, ledger moved, or retries until it is applied. */
 static void complete_fly(sluice_worker_t *w)
@@ -447,6 +484,7 @@ static void complete_fly(sluice_worker_t *w)
             }
             w->applied_total += res.applied;
             base += res.applied;
+            maybe_reconcile(w, 0);
             if (res.poison) {
                 sluice_log(SLUICE_LOG_ERROR, "%s", err.msg);
                 if (!w->dlq) {
@@ -554,6 +592,7 @@ static void flush_cur(sluice_worker_t *w)
     w->fly = w->cur;
     w->cur = tmp;
     w->cur.n = 0;
+    w->cur.bytes = 0;
 }
 
 /* Everything collected is applied and settled. */
@@ -597,6 +636,11 @@ static int hook_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
             usleep(1000 * 1000);
         }
         tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_STORED;
+        if (off >= 0) {
+            if (!w->catchup)
+                w->catchup = rd_kafka_topic_partition_list_new(parts->cnt);
+            rd_kafka_topic_partition_list_add(w->catchup, tp->topic, tp->partition)->offset = off;
+        }
         if (w->exit_at_end &&
             sluice_source_high_watermark(w->src, tp->topic, tp->partition, &high, &err) < 0) {
             fail(w, SLUICE_EXIT_RUNTIME, err.msg);
@@ -649,6 +693,9 @@ static void hook_revoke(void *opaque, const rd_kafka_topic_partition_list_t *par
         batch_release(w, &w->cur);
     }
     for (i = 0; i < parts->cnt; i++) {
+        if (w->catchup)
+            rd_kafka_topic_partition_list_del(w->catchup, parts->elems[i].topic,
+                                              parts->elems[i].partition);
         sluice_apply_forget(w->ap, parts->elems[i].topic, parts->elems[i].partition);
         as_remove(w, parts->elems[i].topic, parts->elems[i].partition);
     }
@@ -710,6 +757,8 @@ void sluice_worker_destroy(sluice_worker_t *w)
     batch_free(&w->cur);
     batch_free(&w->fly);
     batch_free(&w->stash);
+    if (w->catchup)
+        rd_kafka_topic_partition_list_destroy(w->catchup);
     free(w);
 }
 
@@ -735,6 +784,13 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
 
         if (sluice_source_failed(w->src, &err))
             break;
+        if (w->catchup) {
+            sluice_err_clear(&err);
+            if (w->catchup->cnt && sluice_source_commit(w->src, w->catchup, 1, &err) < 0)
+                sluice_log(SLUICE_LOG_WARN, "%s (the ledger is authoritative)", err.msg);
+            rd_kafka_topic_partition_list_destroy(w->catchup);
+            w->catchup = NULL;
+        }
         if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             assigned_t *a = as_find(w, rd_kafka_topic_name(m->rkt), m->partition);
             if (a)
@@ -764,16 +820,24 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
          * the previous batch — then it keeps growing, so batches are large
          * under load and small (low latency) when the stream is quiet. */
         if (w->cur.n && (w->cur.n >= (size_t)cfg->batch_max_events ||
+                         w->cur.bytes >= (size_t)cfg->batch_max_bytes ||
                          now_ms() - w->cur.started >= cfg->batch_max_ms ||
                          (flush && sluice_apply_ready(w->ap))))
             flush_cur(w);
-        if (!w->cur.n && flush)
+        if (!w->cur.n && flush) {
             complete_fly(w); /* idle: settle the batch in flight now */
+            maybe_reconcile(w, 0);
+        }
         if (w->prog && now_ms() - last_tick >= 500) {
             last_tick = now_ms();
             sluice_progress_tick(w->prog, last_tick);
         }
         if (w->exit_at_end && !w->cur.n && !w->fly.n && all_done(w)) {
+            maybe_reconcile(w, 1);
+            if (w->reconcile_pending)
+                sluice_log(SLUICE_LOG_INFO, "%d snapshot reconcile(s) wait for partitions of other "
+                                            "workers; the worker that applies them last runs them",
+                           w->reconcile_pending);
             sluice_log(SLUICE_LOG_INFO, "every assigned partition is applied up to its end; exiting");
             break;
         }

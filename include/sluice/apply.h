@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "sluice/config.h"
 #include "sluice/error.h"
 #include "sluice/handler.h"
@@ -95,6 +97,14 @@ void sluice_apply_set_ledger(sluice_apply_t *ap, int on);
  * transaction: 0, -1 with err, or SLUICE_APPLY_MOVED. No batch may be in
  * flight. */
 int sluice_apply_skip(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err);
+
+/* mirror.reconcile_deletes: runs the reconciles that are due (see
+ * sluice/reconcile.h) on the batch connection, when no batch is in flight
+ * (returns 0 without doing anything otherwise). *pending as there. */
+int sluice_apply_reconcile(sluice_apply_t *ap, rd_kafka_t *rk, int *pending, sluice_err_t *err);
+
+/* Whether batches sent since the last call noted the end of a snapshot. */
+int sluice_apply_snapshot_ended(sluice_apply_t *ap);
 
 /* prepare + send + wait. */
 int sluice_apply_batch(sluice_apply_t *ap, const sluice_msg_t *msgs, size_t n,

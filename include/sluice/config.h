@@ -29,6 +29,7 @@ typedef struct {
 
     long batch_max_events; /* batch.max_events */
     long batch_max_ms;     /* batch.max_ms */
+    long batch_max_bytes;  /* batch.max_bytes */
 
     char *unavailable_placeholder; /* decode.unavailable_placeholder */
 
@@ -47,6 +48,7 @@ typedef struct {
     long retry_cap_ms;         /* retry.cap_ms */
 
     int mirror_truncate;          /* mirror.truncate: apply 't' events */
+    int mirror_reconcile;         /* mirror.reconcile_deletes */
     char *mirror_delete_mode;     /* mirror.delete_mode: hard | soft */
     char *mirror_schema_evolution; /* mirror.schema_evolution: none | basic */
     char *mirror_keyless;         /* mirror.keyless: reject | all_columns */

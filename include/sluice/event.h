@@ -114,7 +114,10 @@ typedef struct {
 /* Source position, compared lexicographically part by part. PostgreSQL:
  * [commit LSN, change LSN] from source.sequence (or [lsn] for old
  * connectors); MySQL: [binlog file number, pos, row]. n == 0: unknown (an
- * incremental snapshot read carries no position). */
+ * incremental snapshot read carries no position). A PostgreSQL snapshot read
+ * has no commit LSN ([0, LSN]): against it only the change LSNs count, so a
+ * read of a blocking snapshot overwrites changes older than the snapshot and
+ * never newer ones. */
 #define SLUICE_POS_MAX_PARTS 4
 typedef struct {
     int n;

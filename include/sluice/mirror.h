@@ -17,6 +17,8 @@
  *                             (see sluice_pos_t); NULL when unknown
  *   _sluice_deleted boolean   with mirror.delete_mode = soft: the row was
  *                             deleted at _sluice_pos
+ *   _sluice_snapshot bigint[] with mirror.reconcile_deletes: source position
+ *                             of the last full snapshot that read the row
  *
  * Inserts that leave unchanged-TOAST columns NULL (the row did not exist
  * yet) are counted: sluice_mirror_toast_nulls(). */
@@ -36,6 +38,10 @@ typedef struct {
     int evolve;          /* mirror.schema_evolution = basic */
     int keyless_all;     /* mirror.keyless = all_columns */
     int binary_mode;     /* sluice_binary_mode_t of the connector */
+    int reconcile;       /* mirror.reconcile_deletes: mark rows read by full
+                          * snapshots (column _sluice_snapshot) and note each
+                          * table's snapshot end in sluice.reconcile */
+    const char *group;   /* consumer group, for sluice.reconcile */
 } sluice_mirror_opts_t;
 
 /* opts may be NULL (defaults: no truncate, hard deletes, no evolution,
@@ -67,6 +73,9 @@ int sluice_mirror_evolve(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema
  * permanent errors as sluice_mirror_add. */
 int sluice_mirror_check(sluice_mirror_t *m, sluice_mirror_table_t *t, const sluice_event_t *ev,
                         sluice_err_t *err);
+
+/* Snapshot ends noted in sluice.reconcile (statements sent), since start. */
+unsigned long sluice_mirror_snapshot_ends(const sluice_mirror_t *m);
 
 /* Rows inserted with unchanged-TOAST columns left NULL, since start. */
 unsigned long sluice_mirror_toast_nulls(const sluice_mirror_t *m);

@@ -49,6 +49,8 @@ static void test_config_minimal_defaults(void **state)
     assert_string_equal(cfg->mirror_schema, "public");
     assert_int_equal(cfg->batch_max_events, 5000);
     assert_int_equal(cfg->batch_max_ms, 200);
+    assert_int_equal(cfg->batch_max_bytes, 8388608);
+    assert_false(cfg->mirror_reconcile);
     assert_string_equal(cfg->unavailable_placeholder, "__debezium_unavailable_value");
     sluice_config_destroy(cfg);
 }
@@ -63,8 +65,9 @@ static void test_config_nested_and_overrides(void **state)
     cfg = load("{\"kafka\": {\"bootstrap.servers\": \"b:1\", \"group.id\": \"g\","
                " \"session.timeout.ms\": 6000, \"enable.partition.eof\": true},"
                " \"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": \"t.s.a\","
-               " \"mirror\": {\"schema\": \"replica\", \"tables\": {\"t.s.a\": \"other.b\"}},"
-               " \"batch\": {\"max_events\": 10, \"max_ms\": \"50\"}}",
+               " \"mirror\": {\"schema\": \"replica\", \"tables\": {\"t.s.a\": \"other.b\"},"
+               " \"reconcile_deletes\": true},"
+               " \"batch\": {\"max_events\": 10, \"max_ms\": \"50\", \"max_bytes\": 100000}}",
                &err);
     assert_non_null(cfg);
     assert_string_equal(sluice_config_kafka_get(cfg, "session.timeout.ms"), "6000");
@@ -75,6 +78,8 @@ static void test_config_nested_and_overrides(void **state)
     assert_null(sluice_config_mirror_table(cfg, "t.s.b"));
     assert_int_equal(cfg->batch_max_events, 10);
     assert_int_equal(cfg->batch_max_ms, 50);
+    assert_int_equal(cfg->batch_max_bytes, 100000);
+    assert_true(cfg->mirror_reconcile);
     sluice_config_destroy(cfg);
 }
 

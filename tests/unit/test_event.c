@@ -50,6 +50,21 @@ static void test_event_pos_cmp(void **state)
     assert_true(sluice_pos_cmp(&a, &none) > 0);
     /* MySQL row within one binlog event */
     assert_true(sluice_pos_cmp(&m1, &m2) < 0);
+    /* a PostgreSQL snapshot read ([null -> 0, LSN]) stands at its LSN: newer
+     * than a change at a smaller LSN whatever its commit LSN, older than a
+     * change at a greater one, equal to one at the same LSN */
+    {
+        sluice_pos_t snap = pos(2, 0, 1000, 0);
+        sluice_pos_t before = pos(2, 900, 950, 0);
+        sluice_pos_t after = pos(2, 990, 1010, 0);
+        sluice_pos_t same = pos(2, 990, 1000, 0);
+        assert_true(sluice_pos_cmp(&snap, &before) > 0);
+        assert_true(sluice_pos_cmp(&before, &snap) < 0);
+        assert_true(sluice_pos_cmp(&snap, &after) < 0);
+        assert_true(sluice_pos_cmp(&after, &snap) > 0);
+        assert_int_equal(sluice_pos_cmp(&snap, &same), 0);
+        assert_int_equal(sluice_pos_cmp(&same, &snap), 0);
+    }
     /* no overflow on extreme values */
     assert_true(sluice_pos_cmp(&neg, &big) < 0);
     assert_true(sluice_pos_cmp(&big, &neg) > 0);

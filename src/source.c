@@ -22,8 +22,11 @@
  * having been near its limit, has drained to half of it, a thread of ours
  * asks the leaders of the assigned partitions for their end offsets: the
  * request is queued on each leader's broker thread, which wakes, sees room
- * and fetches. At most one request per leader is in flight; nothing is sent
- * while the worker keeps up (the queue never fills) or on librdkafka 2.2+. */
+ * and fetches. Partitions at their end are left out: their leader may hold
+ * a long-poll Fetch (fetch.wait.max.ms), and a broker answers the requests
+ * of one connection in order, so the wake-up would wait behind it. One
+ * request at a time; nothing is sent while the worker keeps up (the queue
+ * never fills) or on librdkafka 2.2+. */
 typedef struct {
     rd_kafka_queue_t *queue; /* the consumer queue every partition feeds */
     double limit_bytes;      /* queued.max.messages.kbytes, in bytes */
@@ -35,7 +38,9 @@ typedef struct {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int want, stop;
+    int stop;
+    rd_kafka_topic_partition_list_t *want; /* partitions to ask about, handed over */
+    rd_kafka_topic_partition_list_t *eof;  /* at their end (poll thread only) */
     unsigned long wakeups;
 } refill_t;
 
@@ -155,23 +160,18 @@ static void *refill_main(void *arg)
 
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        rd_kafka_topic_partition_list_t *parts = NULL;
-        int i;
+        rd_kafka_topic_partition_list_t *parts;
 
         while (!r->want && !r->stop)
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop)
             break;
-        r->want = 0;
+        parts = r->want;
+        r->want = NULL;
         pthread_mutex_unlock(&r->mu);
-        if (rd_kafka_assignment(src->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt) {
-            /* "offset" -1 = the latest offset; the answer itself is unused */
-            for (i = 0; i < parts->cnt; i++)
-                parts->elems[i].offset = -1;
-            rd_kafka_offsets_for_times(src->rk, parts, 1000);
-        }
-        if (parts)
-            rd_kafka_topic_partition_list_destroy(parts);
+        /* "offset" -1 = the latest offset; the answer itself is unused */
+        rd_kafka_offsets_for_times(src->rk, parts, 1000);
+        rd_kafka_topic_partition_list_destroy(parts);
         pthread_mutex_lock(&r->mu);
         r->wakeups++;
     }
@@ -225,6 +225,11 @@ static void refill_stop(sluice_source_t *src)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    if (r->want)
+        rd_kafka_topic_partition_list_destroy(r->want);
+    if (r->eof)
+        rd_kafka_topic_partition_list_destroy(r->eof);
+    r->want = r->eof = NULL;
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     rd_kafka_queue_destroy(r->queue);
@@ -242,6 +247,18 @@ static void refill_check(sluice_source_t *src, const rd_kafka_message_t *m)
 
     if (!r->started)
         return;
+    if (m && m->rkt && (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || !m->err)) {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        int at_end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+        int known = r->eof && rd_kafka_topic_partition_list_find(r->eof, topic, m->partition);
+        if (at_end && !known) {
+            if (!r->eof)
+                r->eof = rd_kafka_topic_partition_list_new(8);
+            rd_kafka_topic_partition_list_add(r->eof, topic, m->partition);
+        } else if (!at_end && known) {
+            rd_kafka_topic_partition_list_del(r->eof, topic, m->partition);
+        }
+    }
     if (m && !m->err) {
         double sz = (double)(m->len + m->key_len);
         r->avg_len = r->avg_len > 0 ? r->avg_len + (sz - r->avg_len) / 64 : sz;
@@ -253,9 +270,27 @@ static void refill_check(sluice_source_t *src, const rd_kafka_message_t *m)
     if (bytes >= 0.75 * r->limit_bytes || len >= 0.75 * r->limit_msgs) {
         r->full = 1;
     } else if (r->full && bytes <= 0.5 * r->limit_bytes && len <= 0.5 * r->limit_msgs) {
+        rd_kafka_topic_partition_list_t *parts = NULL, *ask;
+        int i;
         r->full = 0;
+        if (rd_kafka_assignment(src->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        ask = rd_kafka_topic_partition_list_new(parts->cnt);
+        for (i = 0; i < parts->cnt; i++)
+            if (!r->eof ||
+                !rd_kafka_topic_partition_list_find(r->eof, parts->elems[i].topic,
+                                                    parts->elems[i].partition))
+                rd_kafka_topic_partition_list_add(ask, parts->elems[i].topic,
+                                                  parts->elems[i].partition)->offset = -1;
+        rd_kafka_topic_partition_list_destroy(parts);
+        if (!ask->cnt) {
+            rd_kafka_topic_partition_list_destroy(ask);
+            return;
+        }
         pthread_mutex_lock(&r->mu);
-        r->want = 1;
+        if (r->want) /* the thread is still busy with the previous one */
+            rd_kafka_topic_partition_list_destroy(r->want);
+        r->want = ask;
         pthread_cond_signal(&r->cv);
         pthread_mutex_unlock(&r->mu);
     }
@@ -287,6 +322,11 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"queued.max.messages.kbytes", "8192"},
         {"queued.min.messages", "10000"},
         {"fetch.max.bytes", "4194304"},
+        /* A broker answers a long-poll Fetch of partitions without data
+         * only after this wait, and the requests after it on the same
+         * connection (refill_check()'s wake-up) with it: librdkafka's 500 ms
+         * would stall catching up near the end of a backlog. */
+        {"fetch.wait.max.ms", "50"},
     };
 
     if (!src || !conf) {

@@ -43,7 +43,7 @@ const sluice_config_key_t sluice_config_keys[] = {
      "per-topic target table overrides: {\"<topic>\": \"<schema>.<table>\"}", 0, 0},
     {"batch.max_events", SLUICE_CFG_INT, "5000", 0, "SLUICE_BATCH_MAX_EVENTS",
      "most events applied in one PostgreSQL transaction", 1, 1000000},
-    {"batch.max_bytes", SLUICE_CFG_INT, "8388608", 0, "SLUICE_BATCH_MAX_BYTES",
+    {"batch.max_bytes", SLUICE_CFG_INT, "4194304", 0, "SLUICE_BATCH_MAX_BYTES",
      "most message bytes (keys and values) in one batch: bounds the worker's memory, two batches "
      "are held at a time", 65536, 1073741824},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",

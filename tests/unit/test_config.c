@@ -49,7 +49,7 @@ static void test_config_minimal_defaults(void **state)
     assert_string_equal(cfg->mirror_schema, "public");
     assert_int_equal(cfg->batch_max_events, 5000);
     assert_int_equal(cfg->batch_max_ms, 200);
-    assert_int_equal(cfg->batch_max_bytes, 8388608);
+    assert_int_equal(cfg->batch_max_bytes, 4194304);
     assert_false(cfg->mirror_reconcile);
     assert_string_equal(cfg->unavailable_placeholder, "__debezium_unavailable_value");
     sluice_config_destroy(cfg);

@@ -22,11 +22,11 @@
  * having been near its limit, has drained to half of it, a thread of ours
  * asks the leaders of the assigned partitions for their end offsets: the
  * request is queued on each leader's broker thread, which wakes, sees room
- * and fetches. Partitions at their end are left out: their leader may hold
- * a long-poll Fetch (fetch.wait.max.ms), and a broker answers the requests
- * of one connection in order, so the wake-up would wait behind it. One
- * request at a time; nothing is sent while the worker keeps up (the queue
- * never fills) or on librdkafka 2.2+. */
+ * and fetches. A leader holding a long-poll Fetch (partitions without data)
+ * answers the request only after it, since a broker answers one
+ * connection's requests in order: fetch.wait.max.ms (50 ms by default here)
+ * bounds that. One request at a time; nothing is sent while the worker
+ * keeps up (the queue never fills) or on librdkafka 2.2+. */
 typedef struct {
     rd_kafka_queue_t *queue; /* the consumer queue every partition feeds */
     double limit_bytes;      /* queued.max.messages.kbytes, in bytes */
@@ -40,7 +40,6 @@ typedef struct {
     pthread_cond_t cv;
     int stop;
     rd_kafka_topic_partition_list_t *want; /* partitions to ask about, handed over */
-    rd_kafka_topic_partition_list_t *eof;  /* at their end (poll thread only) */
     unsigned long wakeups;
 } refill_t;
 
@@ -169,7 +168,6 @@ static void *refill_main(void *arg)
         parts = r->want;
         r->want = NULL;
         pthread_mutex_unlock(&r->mu);
-        /* "offset" -1 = the latest offset; the answer itself is unused */
         rd_kafka_offsets_for_times(src->rk, parts, 1000);
         rd_kafka_topic_partition_list_destroy(parts);
         pthread_mutex_lock(&r->mu);
@@ -227,9 +225,7 @@ static void refill_stop(sluice_source_t *src)
     pthread_join(r->thread, NULL);
     if (r->want)
         rd_kafka_topic_partition_list_destroy(r->want);
-    if (r->eof)
-        rd_kafka_topic_partition_list_destroy(r->eof);
-    r->want = r->eof = NULL;
+    r->want = NULL;
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     rd_kafka_queue_destroy(r->queue);
@@ -247,18 +243,6 @@ static void refill_check(sluice_source_t *src, const rd_kafka_message_t *m)
 
     if (!r->started)
         return;
-    if (m && m->rkt && (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || !m->err)) {
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        int at_end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
-        int known = r->eof && rd_kafka_topic_partition_list_find(r->eof, topic, m->partition);
-        if (at_end && !known) {
-            if (!r->eof)
-                r->eof = rd_kafka_topic_partition_list_new(8);
-            rd_kafka_topic_partition_list_add(r->eof, topic, m->partition);
-        } else if (!at_end && known) {
-            rd_kafka_topic_partition_list_del(r->eof, topic, m->partition);
-        }
-    }
     if (m && !m->err) {
         double sz = (double)(m->len + m->key_len);
         r->avg_len = r->avg_len > 0 ? r->avg_len + (sz - r->avg_len) / 64 : sz;
@@ -270,23 +254,17 @@ static void refill_check(sluice_source_t *src, const rd_kafka_message_t *m)
     if (bytes >= 0.75 * r->limit_bytes || len >= 0.75 * r->limit_msgs) {
         r->full = 1;
     } else if (r->full && bytes <= 0.5 * r->limit_bytes && len <= 0.5 * r->limit_msgs) {
-        rd_kafka_topic_partition_list_t *parts = NULL, *ask;
+        rd_kafka_topic_partition_list_t *ask = NULL;
         int i;
         r->full = 0;
-        if (rd_kafka_assignment(src->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (rd_kafka_assignment(src->rk, &ask) != RD_KAFKA_RESP_ERR_NO_ERROR)
             return;
-        ask = rd_kafka_topic_partition_list_new(parts->cnt);
-        for (i = 0; i < parts->cnt; i++)
-            if (!r->eof ||
-                !rd_kafka_topic_partition_list_find(r->eof, parts->elems[i].topic,
-                                                    parts->elems[i].partition))
-                rd_kafka_topic_partition_list_add(ask, parts->elems[i].topic,
-                                                  parts->elems[i].partition)->offset = -1;
-        rd_kafka_topic_partition_list_destroy(parts);
         if (!ask->cnt) {
             rd_kafka_topic_partition_list_destroy(ask);
             return;
         }
+        for (i = 0; i < ask->cnt; i++)
+            ask->elems[i].offset = -1; /* the latest offset; the answer is unused */
         pthread_mutex_lock(&r->mu);
         if (r->want) /* the thread is still busy with the previous one */
             rd_kafka_topic_partition_list_destroy(r->want);

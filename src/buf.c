@@ -64,7 +64,26 @@ int sluice_buf_puts(sluice_buf_t *buf, const char *s)
 
 int sluice_buf_putc(sluice_buf_t *buf, char c)
 {
+    if (buf->len + 1 < buf->cap) {
+        buf->data[buf->len++] = c;
+        buf->data[buf->len] = '\0';
+        return 0;
+    }
     return sluice_buf_append(buf, &c, 1);
+}
+
+int sluice_buf_put_int64(sluice_buf_t *buf, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return sluice_buf_append(buf, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 int sluice_buf_printf(sluice_buf_t *buf, const char *fmt, ...)

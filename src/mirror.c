@@ -40,6 +40,7 @@ struct sluice_mirror_table {
     char *qname;   /* "schema"."table" */
     char **cols;   /* user columns (without _sluice_*) in attnum order */
     char **types;  /* format_type() of each column */
+    int *tgt;      /* sluice_types_pg_target() of each column */
     int *typed;    /* a scalar base or enum type: multi-row statements bind
                     * its values as an array of the type itself (parsed once)
                     * instead of text[] cast element by element */
@@ -124,6 +125,7 @@ static void table_free(void *p)
     free(t->cols);
     free(t->types);
     free(t->typed);
+    free(t->tgt);
     free(t->is_pk);
     free(t->display);
     free(t->qname);
@@ -198,7 +200,8 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     t->types = calloc((size_t)n + 1, sizeof(char *));
     t->is_pk = calloc((size_t)n + 1, sizeof(int));
     t->typed = calloc((size_t)n + 1, sizeof(int));
-    if (!t->cols || !t->types || !t->is_pk || !t->typed) {
+    t->tgt = calloc((size_t)n + 1, sizeof(int));
+    if (!t->cols || !t->types || !t->is_pk || !t->typed || !t->tgt) {
         PQclear(res);
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
     }
@@ -224,6 +227,7 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
         t->types[t->ncols] = strdup(PQgetvalue(res, i, 2));
         t->is_pk[t->ncols] = PQgetvalue(res, i, 1)[0] == 't';
         t->typed[t->ncols] = PQgetvalue(res, i, 3)[0] == 't';
+        t->tgt[t->ncols] = sluice_types_pg_target(t->types[t->ncols]);
         if (!t->cols[t->ncols] || !t->types[t->ncols] ||
             strmap_put(&t->colidx, name, strlen(name), (void *)(t->ncols + 1)) < 0) {
             PQclear(res);
@@ -380,8 +384,11 @@ static int pos_text(sluice_buf_t *buf, const sluice_pos_t *pos)
     int k;
 
     sluice_buf_putc(buf, '{');
-    for (k = 0; k < pos->n; k++)
-        sluice_buf_printf(buf, "%s%lld", k ? "," : "", (long long)pos->part[k]);
+    for (k = 0; k < pos->n; k++) {
+        if (k)
+            sluice_buf_putc(buf, ',');
+        sluice_buf_put_int64(buf, pos->part[k]);
+    }
     return sluice_buf_putc(buf, '}');
 }
 
@@ -543,7 +550,7 @@ static int collect_after(sluice_mirror_t *m, const sluice_mirror_table_t *t, con
 static int value_text(sluice_mirror_t *m, const sluice_mirror_table_t *t, size_t c,
                       const sluice_value_t *v, sluice_buf_t *out, sluice_err_t *err)
 {
-    return sluice_types_pg_text_for(v, t->types[c], (sluice_binary_mode_t)m->opts.binary_mode, out,
+    return sluice_types_pg_text_as(v, t->tgt[c], (sluice_binary_mode_t)m->opts.binary_mode, out,
                                     err);
 }
 
@@ -1040,10 +1047,14 @@ static void array_elem(sluice_buf_t *b, const char *v)
         return;
     }
     sluice_buf_putc(b, '"');
-    for (p = v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            sluice_buf_putc(b, '\\');
-        sluice_buf_putc(b, *p);
+    for (p = v;;) {
+        size_t n = strcspn(p, "\"\\");
+        sluice_buf_append(b, p, n);
+        p += n;
+        if (!*p)
+            break;
+        sluice_buf_putc(b, '\\');
+        sluice_buf_putc(b, *p++);
     }
     sluice_buf_putc(b, '"');
 }
@@ -1456,10 +1467,12 @@ static void reload_free(sluice_mirror_table_t *t)
     free(t->cols);
     free(t->types);
     free(t->typed);
+    free(t->tgt);
     free(t->is_pk);
     t->cols = NULL;
     t->types = NULL;
     t->typed = NULL;
+    t->tgt = NULL;
     t->is_pk = NULL;
     t->ncols = t->npk = 0;
     strmap_cleanup(&t->colidx, NULL);

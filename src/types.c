@@ -236,7 +236,7 @@ static int put_value(const sluice_value_t *v, const fmt_t *fmt, sluice_buf_t *ou
         rc = sluice_buf_putc(out, v->u.b ? 't' : 'f');
         break;
     case SLUICE_VAL_INT:
-        rc = sluice_buf_printf(out, "%" PRId64, v->u.i);
+        rc = sluice_buf_put_int64(out, v->u.i);
         break;
     case SLUICE_VAL_FLOAT:
         rc = put_float(out, v->u.f);
@@ -553,14 +553,25 @@ static tgt_t parse_target(const char *t)
     return TGT_NONE;
 }
 
+int sluice_types_pg_target(const char *target)
+{
+    return (int)parse_target(target);
+}
+
 int sluice_types_pg_text_for(const sluice_value_t *v, const char *target,
                              sluice_binary_mode_t binary_mode, sluice_buf_t *out,
                              sluice_err_t *err)
 {
+    return sluice_types_pg_text_as(v, sluice_types_pg_target(target), binary_mode, out, err);
+}
+
+int sluice_types_pg_text_as(const sluice_value_t *v, int target, sluice_binary_mode_t binary_mode,
+                            sluice_buf_t *out, sluice_err_t *err)
+{
     fmt_t fmt;
     size_t mark = out->len;
 
-    fmt.tgt = parse_target(target);
+    fmt.tgt = (tgt_t)target;
     fmt.bin = binary_mode;
     if (put_value(v, &fmt, out, err) < 0) {
         out->len = mark;

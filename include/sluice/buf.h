@@ -19,6 +19,8 @@ int sluice_buf_reserve(sluice_buf_t *buf, size_t extra);
 int sluice_buf_append(sluice_buf_t *buf, const void *data, size_t len);
 int sluice_buf_puts(sluice_buf_t *buf, const char *s);
 int sluice_buf_putc(sluice_buf_t *buf, char c);
+/* Decimal text of v (what printf's PRId64 writes, without its cost). */
+int sluice_buf_put_int64(sluice_buf_t *buf, int64_t v);
 int sluice_buf_printf(sluice_buf_t *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

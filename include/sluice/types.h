@@ -163,4 +163,10 @@ int sluice_types_pg_text_for(const sluice_value_t *v, const char *target,
                              sluice_binary_mode_t binary_mode, sluice_buf_t *out,
                              sluice_err_t *err);
 
+/* The same in two steps, for callers that write many values of one column:
+ * the rule for a target type, then values with that rule. */
+int sluice_types_pg_target(const char *target);
+int sluice_types_pg_text_as(const sluice_value_t *v, int target, sluice_binary_mode_t binary_mode,
+                            sluice_buf_t *out, sluice_err_t *err);
+
 #endif

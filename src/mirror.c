@@ -1235,19 +1235,53 @@ static int reconcile_event(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_ta
     return 0;
 }
 
+/* The position parameters of a multi-row statement, after ncol column
+ * arrays, and ") AS u(" : one text[] of "{a,b}" (arity 0: the rows' positions
+ * have different numbers of parts), or one bigint[] per part. */
+static void pos_arrays(sluice_mirror_t *m, size_t ncol, int arity)
+{
+    int k;
+
+    if (arity == 0) {
+        sluice_buf_printf(&m->sql, "$%zu::text[]) AS u(", ncol + 1);
+        return;
+    }
+    for (k = 0; k < arity; k++)
+        sluice_buf_printf(&m->sql, "%s$%zu::bigint[]", k ? ", " : "", ncol + 1 + (size_t)k);
+    sluice_buf_puts(&m->sql, ") AS u(");
+}
+
+/* The names of those columns in u, and the closing ")". */
+static void pos_names(sluice_mirror_t *m, int arity)
+{
+    int k;
+
+    if (arity == 0) {
+        sluice_buf_puts(&m->sql, "p)");
+        return;
+    }
+    for (k = 0; k < arity; k++)
+        sluice_buf_printf(&m->sql, "%sp%d", k ? ", " : "", k);
+    sluice_buf_putc(&m->sql, ')');
+}
+
 /* Sends the rows of t with this op and this set of written columns. */
 static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t *t, char op,
                        int toast, const unsigned char *mask, int *nresults, sluice_err_t *err)
 {
-    size_t i, k, ncol = 0, r;
+    size_t i, k, ncol = 0, r, nparams;
     const char *name;
-    int prepared;
+    int prepared, arity = -1; /* positions: their common number of parts, 0 if mixed */
+    char pexpr[64];
 
     for (k = 0; k < t->ncols; k++)
         ncol += mask[k];
-    if (ensure_arrays(m, ncol + 1) < 0 || ensure_cap(m, ncol + 1) < 0)
+    /* abufs: the columns, then the positions as text[], then as one bigint[]
+     * per part (PostgreSQL parses those once, not a text per row) */
+    if (ensure_arrays(m, ncol + 1 + SLUICE_POS_MAX_PARTS) < 0 ||
+        ensure_cap(m, ncol + 1 + SLUICE_POS_MAX_PARTS) < 0)
         return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
-    for (i = 0; i <= ncol; i++) {
+    for (i = 0; i <= ncol + SLUICE_POS_MAX_PARTS; i++) {
         sluice_buf_reset(&m->abufs[i]);
         sluice_buf_putc(&m->abufs[i], '{');
     }
@@ -1273,16 +1307,41 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
             if (mask[k])
                 array_elem(&m->abufs[i++], row->vals[k]);
         array_elem(&m->abufs[i], row->pos);
+        if (arity < 0)
+            arity = row->p.n;
+        else if (arity != row->p.n)
+            arity = 0;
+        for (k = 0; k < (size_t)row->p.n && arity > 0; k++) {
+            sluice_buf_t *pb = &m->abufs[ncol + 1 + k];
+            if (pb->len > 1)
+                sluice_buf_putc(pb, ',');
+            sluice_buf_put_int64(pb, row->p.part[k]);
+        }
         row->op = 0; /* sent */
     }
-    for (i = 0; i <= ncol; i++) {
+    if (arity < 0)
+        arity = 0;
+    for (i = 0; i <= ncol + (size_t)arity; i++)
         if (sluice_buf_putc(&m->abufs[i], '}') < 0)
             return sluice_err_set(err, SLUICE_ERR_FATAL, "mirror: out of memory");
+    for (i = 0; i < ncol; i++)
         m->params[i] = m->abufs[i].data;
+    if (arity == 0) {
+        m->params[ncol] = m->abufs[ncol].data;
+        nparams = ncol + 1;
+        snprintf(pexpr, sizeof(pexpr), "u.p::bigint[]");
+    } else {
+        size_t len = (size_t)snprintf(pexpr, sizeof(pexpr), "ARRAY[");
+        for (k = 0; k < (size_t)arity; k++) {
+            m->params[ncol + k] = m->abufs[ncol + 1 + k].data;
+            len += (size_t)snprintf(pexpr + len, sizeof(pexpr) - len, "%su.p%zu", k ? ", " : "", k);
+        }
+        snprintf(pexpr + len, sizeof(pexpr) - len, "]");
+        nparams = ncol + (size_t)arity;
     }
 
     sluice_buf_reset(&m->sig);
-    sluice_buf_printf(&m->sig, "B%c%d%s:", op, t->id, toast ? "T" : "");
+    sluice_buf_printf(&m->sig, "B%c%d%s%d:", op, t->id, toast ? "T" : "", arity);
     for (k = 0; k < t->ncols; k++)
         sluice_buf_putc(&m->sig, mask[k] ? '1' : '0');
     if (!have_statement(m)) {
@@ -1304,27 +1363,28 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                 column_value(m, t, idx[i], i);
                 sluice_buf_puts(&m->sql, ", ");
             }
-            sluice_buf_puts(&m->sql, "u.p::bigint[] FROM unnest(");
+            sluice_buf_printf(&m->sql, "%s FROM unnest(", pexpr);
             for (i = 0; i < ncol; i++)
                 column_array(m, t, idx[i], i);
-            sluice_buf_printf(&m->sql, "$%zu::text[]) AS u(", ncol + 1);
+            pos_arrays(m, ncol, arity);
             for (i = 0; i < ncol; i++)
                 sluice_buf_printf(&m->sql, "a%zu, ", i);
-            sluice_buf_puts(&m->sql, "p)");
+            pos_names(m, arity);
             conflict_clause(m, t, idx, ncol, sizeof(size_t));
             free(idx);
             if (toast)
                 count_inserts(m);
         } else {
-            delete_head(m, t, "u.p::bigint[]");
+            delete_head(m, t, pexpr);
             sluice_buf_puts(&m->sql, t->has_deleted && m->opts.soft_delete ? " FROM unnest(" : " USING unnest(");
             for (k = 0, i = 0; k < t->ncols; k++)
                 if (mask[k])
                     column_array(m, t, k, i++);
-            sluice_buf_printf(&m->sql, "$%zu::text[]) AS u(", ncol + 1);
+            pos_arrays(m, ncol, arity);
             for (i = 0; i < ncol; i++)
                 sluice_buf_printf(&m->sql, "a%zu, ", i);
-            sluice_buf_puts(&m->sql, "p) WHERE ");
+            pos_names(m, arity);
+            sluice_buf_puts(&m->sql, " WHERE ");
             for (k = 0, i = 0; k < t->ncols; k++) {
                 if (!mask[k])
                     continue;
@@ -1334,13 +1394,13 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                 column_value(m, t, k, i++);
                 sluice_buf_puts(&m->sql, " AND ");
             }
-            pos_le(&m->sql, "t." POS_COLUMN, "u.p::bigint[]");
+            pos_le(&m->sql, "t." POS_COLUMN, pexpr);
         }
     }
-    name = statement(m, pg, (int)ncol + 1, &prepared, err);
+    name = statement(m, pg, (int)nparams, &prepared, err);
     if (!name)
         return -1;
-    if (!PQsendQueryPrepared(pg->conn, name, (int)ncol + 1, m->params, NULL, NULL, 0))
+    if (!PQsendQueryPrepared(pg->conn, name, (int)nparams, m->params, NULL, NULL, 0))
         return sluice_pg_result_err(pg, NULL, "mirror: sending a batch", err);
     *nresults += prepared + 1;
     return 0;

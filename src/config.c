@@ -1022,6 +1022,9 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
     for (i = 0; i < cfg->nmirror_tables; i++)
         fprintf(out, "  mirror.tables[%s] = %s\n", cfg->mirror_tables[i].key,
                 cfg->mirror_tables[i].value);
+    if (cfg->mirror_reconcile)
+        fprintf(out, "  mirror.reconcile_deletes = true (rows a full snapshot did not read are "
+                     "deleted once it is applied)\n");
     fprintf(out, "  batch.max_events = %ld\n", cfg->batch_max_events);
     fprintf(out, "  batch.max_ms = %ld\n", cfg->batch_max_ms);
     fprintf(out, "  batch.max_bytes = %ld\n", cfg->batch_max_bytes);

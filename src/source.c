@@ -191,8 +191,12 @@ static void refill_start(sluice_source_t *src)
 {
     refill_t *r = &src->refill;
 
-    if (rd_kafka_version() >= 0x020200ff)
-        return; /* fetch.queue.backoff.ms does it */
+    if (rd_kafka_version() >= 0x020200ff) {
+        sluice_log(SLUICE_LOG_DEBUG, "kafka: librdkafka %s refills its prefetch queue itself "
+                                     "(fetch.queue.backoff.ms)",
+                   rd_kafka_version_str());
+        return;
+    }
     r->limit_bytes = conf_number(src->rk, "queued.max.messages.kbytes") * 1024;
     r->limit_msgs = conf_number(src->rk, "queued.min.messages");
     if (r->limit_bytes <= 0 || r->limit_msgs <= 0)

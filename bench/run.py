@@ -513,20 +513,32 @@ CREATE TRIGGER bench_seen AFTER INSERT OR UPDATE ON %s
                 suf[i] = m
             index[k] = (revs, suf)
         first_commit_wall = None
-        lat, superseded, warm = [], 0, 0
+        lat, superseded, warm, slow = [], 0, 0, []
         with open(stamps) as sf, open(os.path.join(meta["dir"],
                                                    "ops.tsv")) as of:
             stamp_rows = [tuple(map(int, ln.split())) for ln in sf]
-            for (line, us), op in zip(stamp_rows, of):
-                if op[0] == "d":
-                    continue
-                k = int(op.split("\t", 2)[1])
-                revs, suf = index.get(k, ([], []))
-                i = bisect.bisect_left(revs, line)
-                if i == len(revs):
-                    superseded += 1
-                    continue
-                lat.append((us, suf[i] - us))
+            ops = list(zip(stamp_rows, of))
+        # an event followed by a delete of its key in the same batch is
+        # never written (the batch folds both into the delete): it has no
+        # write of its own to time, so it counts as superseded
+        deletes = {}
+        for (line, us), op in ops:
+            if op[0] == "d":
+                deletes.setdefault(int(op.split("\t", 2)[1]), []).append(line)
+        for (line, us), op in ops:
+            if op[0] == "d":
+                continue
+            k = int(op.split("\t", 2)[1])
+            revs, suf = index.get(k, ([], []))
+            i = bisect.bisect_left(revs, line)
+            dl = deletes.get(k, [])
+            j = bisect.bisect_right(dl, line)
+            if i == len(revs) or (j < len(dl) and dl[j] < revs[i]):
+                superseded += 1
+                continue
+            lat.append((us, suf[i] - us))
+            if suf[i] - us > 1_000_000:
+                slow.append((us, suf[i] - us, k, line, revs[i]))
         # steady state: events produced >= 2 s after the first commit
         if lat:
             t_first = min(c for _, (revs, suf) in index.items() for c in suf)
@@ -541,6 +553,14 @@ CREATE TRIGGER bench_seen AFTER INSERT OR UPDATE ON %s
             return round(keep[min(len(keep) - 1, int(p * len(keep)))] / 1000,
                          1) if keep else None
         produced_s = (stamp_rows[-1][1] - stamp_rows[0][1]) / 1e6
+        slow = [x for x in slow if first_commit_wall and
+                x[0] >= first_commit_wall + 2_000_000]
+        if slow:
+            t0 = stamp_rows[0][1]
+            log("latency: %d events took over 1 s; first ones (produced at s, "
+                "latency s, key, line, first write's rev): %s" % (
+                    len(slow), [(round((u - t0) / 1e6, 2), round(d / 1e6, 2),
+                                 k, ln, rv) for u, d, k, ln, rv in slow[:8]]))
         res.update({"latency_events": len(keep), "latency_warmup_excluded":
                     warm, "latency_superseded": superseded,
                     "p50_ms": pct(0.50), "p90_ms": pct(0.90),

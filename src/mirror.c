@@ -240,6 +240,26 @@ static int load_columns(sluice_pg_t *pg, sluice_mirror_table_t *t, int *has_pos,
     return 0;
 }
 
+/* Adds one of Sluice's bookkeeping columns ("name type [default]") to t's
+ * table, with a comment saying what it holds. */
+static int add_own_column(sluice_pg_t *pg, const sluice_mirror_table_t *t, sluice_buf_t *q,
+                          const char *definition, const char *comment, sluice_err_t *err)
+{
+    size_t name_len = strcspn(definition, " ");
+
+    sluice_buf_reset(q);
+    sluice_buf_printf(q,
+                      "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;"
+                      "COMMENT ON COLUMN %s.%.*s IS 'Sluice: %s'",
+                      t->qname, definition, t->qname, (int)name_len, definition, comment);
+    if (sluice_pg_exec(pg, q->data, err) < 0) {
+        sluice_err_prefix(err, "mirror: adding column %.*s to %s", (int)name_len, definition,
+                          t->display);
+        return -1;
+    }
+    return 0;
+}
+
 sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema,
                                            const char *table, sluice_err_t *err)
 {
@@ -301,30 +321,13 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
                        t->display, t->qname);
         goto fail;
     }
-    if (!has_pos) {
-        sluice_buf_reset(&q);
-        sluice_buf_printf(&q,
-                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " POS_COLUMN " bigint[];"
-                          "COMMENT ON COLUMN %s." POS_COLUMN
-                          " IS 'Sluice: source position of the change this row reflects'",
-                          t->qname, t->qname);
-        if (sluice_pg_exec(pg, q.data, err) < 0) {
-            sluice_err_prefix(err, "mirror: adding column " POS_COLUMN " to %s", t->display);
-            goto fail;
-        }
-    }
+    if (!has_pos && add_own_column(pg, t, &q, POS_COLUMN " bigint[]",
+                                   "source position of the change this row reflects", err) < 0)
+        goto fail;
     if (m->opts.soft_delete && !t->has_deleted) {
-        sluice_buf_reset(&q);
-        sluice_buf_printf(&q,
-                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " DELETED_COLUMN
-                          " boolean NOT NULL DEFAULT false;"
-                          "COMMENT ON COLUMN %s." DELETED_COLUMN
-                          " IS 'Sluice: the source row was deleted (mirror.delete_mode = soft)'",
-                          t->qname, t->qname);
-        if (sluice_pg_exec(pg, q.data, err) < 0) {
-            sluice_err_prefix(err, "mirror: adding column " DELETED_COLUMN " to %s", t->display);
+        if (add_own_column(pg, t, &q, DELETED_COLUMN " boolean NOT NULL DEFAULT false",
+                           "the source row was deleted (mirror.delete_mode = soft)", err) < 0)
             goto fail;
-        }
         t->has_deleted = 1;
     }
     if (m->opts.reconcile && t->npk == 0) {
@@ -333,17 +336,11 @@ sluice_mirror_table_t *sluice_mirror_table(sluice_mirror_t *m, sluice_pg_t *pg, 
                    "snapshot read, so this table is never reconciled",
                    t->display);
     } else if (m->opts.reconcile && !t->has_snapshot) {
-        sluice_buf_reset(&q);
-        sluice_buf_printf(&q,
-                          "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " SNAPSHOT_COLUMN " bigint[];"
-                          "COMMENT ON COLUMN %s." SNAPSHOT_COLUMN
-                          " IS 'Sluice: source position of the last full snapshot that read this "
-                          "row (mirror.reconcile_deletes)'",
-                          t->qname, t->qname);
-        if (sluice_pg_exec(pg, q.data, err) < 0) {
-            sluice_err_prefix(err, "mirror: adding column " SNAPSHOT_COLUMN " to %s", t->display);
+        if (add_own_column(pg, t, &q, SNAPSHOT_COLUMN " bigint[]",
+                           "source position of the last full snapshot that read this row "
+                           "(mirror.reconcile_deletes)",
+                           err) < 0)
             goto fail;
-        }
         t->has_snapshot = 1;
     }
     t->id = m->ntables++;
@@ -1096,6 +1093,24 @@ static void column_value(sluice_mirror_t *m, const sluice_mirror_table_t *t, siz
         sluice_buf_printf(&m->sql, "u.a%zu::%s", i, t->types[c]);
 }
 
+/* "t.c = u.aN AND " for the columns in mask (the primary key when NULL), the
+ * unnest columns numbered in table order. */
+static void match_columns(sluice_mirror_t *m, const sluice_mirror_table_t *t,
+                          const unsigned char *mask)
+{
+    size_t k, i = 0;
+
+    for (k = 0; k < t->ncols; k++) {
+        if (mask ? !mask[k] : !t->is_pk[k])
+            continue;
+        sluice_buf_puts(&m->sql, "t.");
+        sluice_pg_quote_ident(&m->sql, t->cols[k]);
+        sluice_buf_puts(&m->sql, " = ");
+        column_value(m, t, k, i++);
+        sluice_buf_puts(&m->sql, " AND ");
+    }
+}
+
 /* mirror.reconcile_deletes: marks the rows with these keys (keys[i] holds a
  * row's values by column index; the primary-key slots are set) as read by
  * the full snapshot at position snap. Rows that do not exist (deleted later
@@ -1139,15 +1154,7 @@ static int send_marks(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_t
         for (j = 0; j < t->npk; j++)
             sluice_buf_printf(&m->sql, "%sa%zu", j ? ", " : "", j);
         sluice_buf_puts(&m->sql, ") WHERE ");
-        for (k = 0, j = 0; k < t->ncols; k++) {
-            if (!t->is_pk[k])
-                continue;
-            sluice_buf_puts(&m->sql, "t.");
-            sluice_pg_quote_ident(&m->sql, t->cols[k]);
-            sluice_buf_puts(&m->sql, " = ");
-            column_value(m, t, k, j++);
-            sluice_buf_puts(&m->sql, " AND ");
-        }
+        match_columns(m, t, NULL);
         sluice_buf_printf(&m->sql, "t." SNAPSHOT_COLUMN " IS DISTINCT FROM $%zu::bigint[]",
                           t->npk + 1);
     }
@@ -1385,15 +1392,7 @@ static int flush_group(sluice_mirror_t *m, sluice_pg_t *pg, sluice_mirror_table_
                 sluice_buf_printf(&m->sql, "a%zu, ", i);
             pos_names(m, arity);
             sluice_buf_puts(&m->sql, " WHERE ");
-            for (k = 0, i = 0; k < t->ncols; k++) {
-                if (!mask[k])
-                    continue;
-                sluice_buf_puts(&m->sql, "t.");
-                sluice_pg_quote_ident(&m->sql, t->cols[k]);
-                sluice_buf_puts(&m->sql, " = ");
-                column_value(m, t, k, i++);
-                sluice_buf_puts(&m->sql, " AND ");
-            }
+            match_columns(m, t, mask);
             pos_le(&m->sql, "t." POS_COLUMN, pexpr);
         }
     }

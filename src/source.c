@@ -298,12 +298,13 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"isolation.level", "read_committed"},
         /* Memory: librdkafka prefetches until its queue holds 64 MiB or
          * 100,000 messages by default, and a fetch response may add up to
-         * fetch.max.bytes (50 MiB) on top; 8 MiB (or 10,000 messages) plus
-         * 4 MiB responses keep the whole worker near 60 MB while catching up,
-         * whatever the backlog, and refill_check() keeps the rate. */
-        {"queued.max.messages.kbytes", "8192"},
+         * fetch.max.bytes (50 MiB) on top; 4 MiB (or 10,000 messages) plus
+         * 2 MiB responses keep the whole worker near 55 MB while catching up,
+         * whatever the backlog or the message size, and refill_check() keeps
+         * the rate. */
+        {"queued.max.messages.kbytes", "4096"},
         {"queued.min.messages", "10000"},
-        {"fetch.max.bytes", "4194304"},
+        {"fetch.max.bytes", "2097152"},
         /* A broker answers a long-poll Fetch of partitions without data
          * only after this wait, and the requests after it on the same
          * connection (refill_check()'s wake-up) with it: librdkafka's 500 ms

@@ -90,6 +90,7 @@ struct sluice_apply {
     sluice_decoder_t *dec;
     sluice_event_t ev;
     strmap_t targets; /* topic -> sluice_mirror_table_t* */
+    strmap_t excluded; /* topic -> memo of excluded() */
     part_t *parts;
     size_t nparts, capparts;
 
@@ -232,6 +233,7 @@ sluice_apply_t *sluice_apply_new(const sluice_config_t *cfg, const sluice_handle
     ap->cfg = cfg;
     ap->group = sluice_config_kafka_get(cfg, "group.id");
     strmap_init(&ap->targets);
+    strmap_init(&ap->excluded);
     sluice_event_init(&ap->ev);
     ap->dec = sluice_decoder_new(cfg, err);
     if (!ap->dec)
@@ -285,6 +287,7 @@ void sluice_apply_destroy(sluice_apply_t *ap)
     sluice_decoder_destroy(ap->dec);
     sluice_event_cleanup(&ap->ev);
     strmap_cleanup(&ap->targets, NULL);
+    strmap_cleanup(&ap->excluded, NULL);
     for (i = 0; i < ap->nparts; i++)
         free(ap->parts[i].topic);
     free(ap->parts);
@@ -359,6 +362,22 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
 }
 
 /* The mirror's table for a topic, looked up on the catalog connection. */
+/* Whether the connectors' exclude lists leave topic out (its messages only
+ * advance offsets). The patterns are matched once per topic, not per message. */
+static int excluded(sluice_apply_t *ap, const char *topic)
+{
+    static const char yes = 'y', no = 'n';
+    size_t len = strlen(topic);
+    const char *memo = strmap_get(&ap->excluded, topic, len);
+
+    if (!memo) {
+        memo = sluice_config_topic_excluded(ap->cfg, topic) ? &yes : &no;
+        if (strmap_put(&ap->excluded, topic, len, (void *)memo) < 0)
+            return memo == &yes; /* out of memory: match again next time */
+    }
+    return memo == &yes;
+}
+
 static sluice_mirror_table_t *target_for(sluice_apply_t *ap, const char *topic, sluice_err_t *err)
 {
     sluice_mirror_table_t *t = strmap_get(&ap->targets, topic, strlen(topic));
@@ -431,7 +450,7 @@ restart:
             sluice_mirror_discard(ap->mirror);
             return sluice_err_set(err, SLUICE_ERR_FATAL, "apply: out of memory");
         }
-        if (sluice_config_topic_excluded(ap->cfg, msg->topic))
+        if (excluded(ap, msg->topic))
             ne = 0; /* a table the connector's exclude lists leave out: offsets only */
         for (k = 0; k < ne; k++) {
             sluice_mirror_table_t *t;
@@ -712,7 +731,7 @@ static int run_event(sluice_apply_t *ap, batch_t *b, size_t i)
         rb_fail(&ap->rb, (size_t)-1, -1, &e);
         return -1;
     }
-    if (sluice_config_topic_excluded(ap->cfg, msg->topic))
+    if (excluded(ap, msg->topic))
         ne = 0;
     for (k = 0; k < ne; k++) {
         if (entries[k].is_mirror) {

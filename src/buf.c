@@ -2,6 +2,7 @@
  * SQL or Kafka. */
 #include "sluice/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,34 @@ int sluice_buf_putc(sluice_buf_t *buf, char c)
         return 0;
     }
     return sluice_buf_append(buf, &c, 1);
+}
+
+char *sluice_read_stream(FILE *f, size_t *len)
+{
+    char *data = NULL;
+    size_t cap = 0, n = 0;
+
+    for (;;) {
+        size_t got;
+        if (n == cap) {
+            char *grown;
+            cap = cap ? cap * 2 : 65536;
+            grown = realloc(data, cap + 1);
+            if (!grown) {
+                free(data);
+                errno = ENOMEM;
+                return NULL;
+            }
+            data = grown;
+        }
+        got = fread(data + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    data[n] = '\0';
+    *len = n;
+    return data;
 }
 
 int sluice_buf_put_int64(sluice_buf_t *buf, int64_t v)

@@ -250,34 +250,13 @@ static void decode_usage(FILE *out)
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *data = NULL;
-    size_t cap = 0, n = 0;
+    char *data;
 
     if (!f)
         return NULL;
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            char *grown;
-            cap = cap ? cap * 2 : 65536;
-            grown = realloc(data, cap + 1);
-            if (!grown) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            data = grown;
-        }
-        got = fread(data + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
+    data = sluice_read_stream(f, len);
     if (f != stdin)
         fclose(f);
-    if (data)
-        data[n] = '\0';
-    *len = n;
     return data;
 }
 

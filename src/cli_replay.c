@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,26 +95,7 @@ static int push(char ***v, size_t *n, const char *s)
 
 static int consumed_by(const sluice_config_t *cfg, const char *topic)
 {
-    size_t i;
-
-    if (sluice_config_topic_excluded(cfg, topic))
-        return 0;
-    for (i = 0; i < cfg->ntopics; i++) {
-        const char *t = cfg->topics[i];
-        if (t[0] == '^') {
-            regex_t re;
-            int hit;
-            if (regcomp(&re, t, REG_EXTENDED | REG_NOSUB) != 0)
-                continue;
-            hit = regexec(&re, topic, 0, NULL, 0) == 0;
-            regfree(&re);
-            if (hit)
-                return 1;
-        } else if (strcmp(t, topic) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return !sluice_config_topic_excluded(cfg, topic) && sluice_config_topic_selected(cfg, topic);
 }
 
 int sluice_cli_topics(rd_kafka_t *rk, const sluice_config_t *cfg, const char *only, char ***topics,

@@ -430,6 +430,28 @@ int sluice_config_add_topic(sluice_config_t *cfg, const char *topic)
     return list_add(cfg, "topics", topic);
 }
 
+int sluice_config_topic_selected(const sluice_config_t *cfg, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntopics; i++) {
+        const char *t = cfg->topics[i];
+        if (t[0] == '^') {
+            regex_t re;
+            int hit;
+            if (regcomp(&re, t, REG_EXTENDED | REG_NOSUB) != 0)
+                continue;
+            hit = regexec(&re, topic, 0, NULL, 0) == 0;
+            regfree(&re);
+            if (hit)
+                return 1;
+        } else if (strcmp(t, topic) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int sluice_config_topic_excluded(const sluice_config_t *cfg, const char *topic)
 {
     size_t i;

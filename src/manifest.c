@@ -345,33 +345,15 @@ fail:
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    size_t cap = 0, n = 0;
+    char *data;
+    int saved;
 
     if (!f)
         return NULL;
-    for (;;) {
-        size_t got;
-        if (n + 1 >= cap) {
-            char *grown;
-            cap = cap ? cap * 2 : 8192;
-            grown = realloc(data, cap);
-            if (!grown) {
-                free(data);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            data = grown;
-        }
-        got = fread(data + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
+    data = sluice_read_stream(f, len);
+    saved = errno;
     fclose(f);
-    data[n] = '\0';
-    *len = n;
+    errno = saved;
     return data;
 }
 

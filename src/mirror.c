@@ -110,13 +110,11 @@ sluice_mirror_t *sluice_mirror_new(const sluice_mirror_opts_t *opts)
     return m;
 }
 
-static void table_free(void *p)
+/* Forgets t's columns (before loading them again, or when t goes). */
+static void columns_free(sluice_mirror_table_t *t)
 {
-    sluice_mirror_table_t *t = p;
     size_t i;
 
-    if (!t)
-        return;
     for (i = 0; i < t->ncols; i++) {
         free(t->cols[i]);
         if (t->types)
@@ -127,6 +125,23 @@ static void table_free(void *p)
     free(t->typed);
     free(t->tgt);
     free(t->is_pk);
+    t->cols = NULL;
+    t->types = NULL;
+    t->typed = NULL;
+    t->tgt = NULL;
+    t->is_pk = NULL;
+    t->ncols = t->npk = 0;
+    strmap_cleanup(&t->colidx, NULL);
+    strmap_init(&t->colidx);
+}
+
+static void table_free(void *p)
+{
+    sluice_mirror_table_t *t = p;
+
+    if (!t)
+        return;
+    columns_free(t);
     free(t->display);
     free(t->qname);
     free(t->rows);
@@ -1515,28 +1530,6 @@ static int column_type(const sluice_mirror_table_t *t, const char *display, cons
     return 0;
 }
 
-static void reload_free(sluice_mirror_table_t *t)
-{
-    size_t i;
-
-    for (i = 0; i < t->ncols; i++) {
-        free(t->cols[i]);
-        free(t->types[i]);
-    }
-    free(t->cols);
-    free(t->types);
-    free(t->typed);
-    free(t->tgt);
-    free(t->is_pk);
-    t->cols = NULL;
-    t->types = NULL;
-    t->typed = NULL;
-    t->tgt = NULL;
-    t->is_pk = NULL;
-    t->ncols = t->npk = 0;
-    strmap_cleanup(&t->colidx, NULL);
-    strmap_init(&t->colidx);
-}
 
 int sluice_mirror_evolve(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema, const char *table,
                          const sluice_event_t *ev, sluice_err_t *err)
@@ -1677,7 +1670,7 @@ int sluice_mirror_evolve(sluice_mirror_t *m, sluice_pg_t *pg, const char *schema
     }
     if (changed > 0 && t) {
         /* new columns come after the old ones: statement shapes stay valid */
-        reload_free(t);
+        columns_free(t);
         if (load_columns(pg, t, &has_pos, err) < 0) {
             changed = -1;
             goto out;

@@ -4,7 +4,6 @@
 #include "sluice/source.h"
 
 #include <pthread.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,28 +440,6 @@ int sluice_source_high_watermark(sluice_source_t *src, const char *topic, int32_
     return 0;
 }
 
-static int topic_matches(const sluice_config_t *cfg, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->ntopics; i++) {
-        const char *t = cfg->topics[i];
-        if (t[0] == '^') {
-            regex_t re;
-            int ok;
-            if (regcomp(&re, t, REG_EXTENDED | REG_NOSUB) != 0)
-                continue;
-            ok = regexec(&re, name, 0, NULL, 0) == 0;
-            regfree(&re);
-            if (ok)
-                return 1;
-        } else if (strcmp(t, name) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int sluice_source_describe(sluice_source_t *src, const sluice_config_t *cfg, FILE *out,
                            sluice_err_t *err)
 {
@@ -477,7 +454,7 @@ int sluice_source_describe(sluice_source_t *src, const sluice_config_t *cfg, FIL
                               sluice_config_kafka_get(cfg, "bootstrap.servers"), rd_kafka_err2str(rerr));
     fprintf(out, "kafka: %d broker(s) reachable\n", md->broker_cnt);
     for (i = 0; i < md->topic_cnt; i++) {
-        if (!topic_matches(cfg, md->topics[i].topic))
+        if (!sluice_config_topic_selected(cfg, md->topics[i].topic))
             continue;
         fprintf(out, "  would consume %s (%d partitions)\n", md->topics[i].topic,
                 md->topics[i].partition_cnt);

@@ -24,6 +24,11 @@ int sluice_buf_put_int64(sluice_buf_t *buf, int64_t v);
 int sluice_buf_printf(sluice_buf_t *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Reads f to its end into a NUL-terminated buffer (caller frees); NULL with
+ * errno ENOMEM when memory runs out. *len = bytes read. */
+#include <stdio.h>
+char *sluice_read_stream(FILE *f, size_t *len);
+
 /* Arena: many small allocations freed together (one per decoded event). */
 typedef struct sluice_arena_chunk sluice_arena_chunk_t;
 typedef struct {

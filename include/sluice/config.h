@@ -136,6 +136,10 @@ int sluice_config_add_topic(sluice_config_t *cfg, const char *topic);
 /* Whether topic matches a topics_exclude pattern (a table a manifest excludes). */
 int sluice_config_topic_excluded(const sluice_config_t *cfg, const char *topic);
 
+/* Whether topic is one of cfg->topics: a name, or a "^regex" it matches
+ * (exclusions not considered). */
+int sluice_config_topic_selected(const sluice_config_t *cfg, const char *topic);
+
 /* Prints the effective configuration with secrets masked (sluice check). */
 void sluice_config_print(const sluice_config_t *cfg, FILE *out);
 /* Prints the key table as documentation (sluice check --keys). */

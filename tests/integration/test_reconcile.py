@@ -20,7 +20,10 @@ Asserted, for hard and soft deletes:
     each): the reconcile waits until the ledger has passed every
     partition's end (the log shows the end noted before the deletion);
   * sluice.reconcile is empty afterwards and the log names the count;
-  * a second run does nothing more; without the option nothing is deleted.
+  * a second run does nothing more; without the option nothing is deleted;
+  * a worker killed with -9 mid-batch while the noted end waits for the
+    other partitions: its successor reconciles, to the same table and the
+    same removed rows.
 """
 import json
 import os
@@ -134,7 +137,7 @@ def add_audit(pg, name, soft):
                % ("UPDATE" if soft else "DELETE", name, name))
 
 
-def check(pg, name, soft, err):
+def check_rows(pg, name, soft):
     exp = expected_rows()
     if soft:
         got = pg.lines("SELECT id || ' ' || name || ' ' || _sluice_deleted "
@@ -156,6 +159,10 @@ def check(pg, name, soft, err):
                           gone, "%s: rows removed" % name)
     st.assert_true(pg.scalar("SELECT count(*) FROM sluice.reconcile") == "0",
                    "sluice.reconcile is not empty")
+
+
+def check(pg, name, soft, err):
+    check_rows(pg, name, soft)
     noted = [ln[:24] for ln in err.splitlines() if "ended at" in ln]
     done = [ln[:24] for ln in err.splitlines() if "3 row(s) it did not read" in ln]
     st.assert_true(len(noted) == 1 and len(done) == 1,
@@ -177,7 +184,7 @@ def run(env, name, group, mirror):
 def test(env):
     pg = env.postgres()
     env.broker(["%s:%d" % (TOPIC, PARTS)])
-    for name in ("items", "items_soft", "items_off"):
+    for name in ("items", "items_soft", "items_off", "items_crash"):
         make_table(pg, name)
 
     phase1(env)
@@ -188,6 +195,8 @@ def test(env):
                        "tables": {TOPIC: "public.items_soft"}},
         "items_off": {"schema": "public",
                       "tables": {TOPIC: "public.items_off"}},
+        "items_crash": {"schema": "public", "reconcile_deletes": True,
+                        "tables": {TOPIC: "public.items_crash"}},
     }
     for name, mirror in mirrors.items():
         run(env, name + "-1", "g-" + name, mirror)
@@ -218,6 +227,32 @@ def test(env):
         "SELECT count(*) FROM pg_attribute WHERE attrelid = "
         "'public.items_off'::regclass AND attname = '_sluice_snapshot'")
         == "0", "items_off got _sluice_snapshot")
+
+    # kill -9 while the snapshot's end is noted and the reconcile waits for
+    # the other partitions (PostgreSQL slowed down so that the window is
+    # wide): the restarted worker finishes it, with the same result
+    pg.execute("""
+        CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN PERFORM pg_sleep(0.0003); RETURN NULL; END $$;
+        CREATE TRIGGER slow AFTER INSERT OR UPDATE ON public.items_crash
+        FOR EACH ROW EXECUTE FUNCTION public.slow();
+    """)
+    w = env.sluice("items_crash-2", group="g-items_crash", topics=[TOPIC],
+                   mirror=mirrors["items_crash"],
+                   batch={"max_events": 100, "max_ms": 50})
+    w.start()
+    st.wait_until(lambda: pg.scalar(
+        "SELECT count(*) FROM sluice.reconcile WHERE group_id = "
+        "'g-items_crash'") == "1", 120, "the snapshot end to be noted")
+    w.kill9()
+    st.assert_true("row(s) it did not read" not in w.stderr(),
+                   "the reconcile ran before the kill; the test window "
+                   "is too narrow:\n" + w.stderr()[-2000:])
+    pg.execute("DROP TRIGGER slow ON public.items_crash")
+    _, err = run(env, "items_crash-3", "g-items_crash", mirrors["items_crash"])
+    check_rows(pg, "items_crash", False)
+    st.assert_true("3 row(s) it did not read" in err,
+                   "the restarted worker did not reconcile:\n" + err[-3000:])
 
 
 st.run(test)

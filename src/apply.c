@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sluice/decode.h"
+#include "sluice/decode_json.h"
 #include "sluice/event.h"
 #include "sluice/mirror.h"
 #include "sluice/observe.h"
@@ -335,6 +336,20 @@ static void msg_err(sluice_err_t *err, const sluice_msg_t *msg)
                       msg->offset);
 }
 
+size_t sluice_msg_value_size(const sluice_msg_t *msg)
+{
+    return msg->schema ? sluice_json_envelope_size(msg->schema_len, msg->value_len)
+                       : msg->value_len;
+}
+
+void sluice_msg_value_copy(const sluice_msg_t *msg, void *out)
+{
+    if (msg->schema)
+        sluice_json_envelope_join(out, msg->schema, msg->schema_len, msg->value, msg->value_len);
+    else if (msg->value_len)
+        memcpy(out, msg->value, msg->value_len);
+}
+
 static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err)
 {
     sluice_event_t *ev = &ap->ev;
@@ -354,7 +369,9 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
         ev->op = ap->cfg->unwrap && ev->key.present ? SLUICE_OP_DELETE : SLUICE_OP_TOMBSTONE;
         return 0;
     }
-    if (sluice_decoder_value(ap->dec, msg->value, msg->value_len, ev, err) < 0) {
+    if ((msg->schema ? sluice_decoder_value_split(ap->dec, msg->schema, msg->schema_len,
+                                                  msg->value, msg->value_len, ev, err)
+                     : sluice_decoder_value(ap->dec, msg->value, msg->value_len, ev, err)) < 0) {
         sluice_err_prefix(err, "decoding the record value");
         return -1;
     }

@@ -202,7 +202,7 @@ static int replay(int argc, char **argv)
     while (neof < nparts) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
         rd_kafka_headers_t *h = NULL;
-        sluice_msg_t msg;
+        sluice_msg_t msg = {0};
         char *otopic, *opart, *ooff;
         int keep = 1, i;
 

@@ -62,6 +62,7 @@ struct sluice_json_decoder {
     size_t cache_cap, nbuckets, ncache, clock;
     centry_t *recent[2][RECENT]; /* per kind (value, key): last schemas seen, newest first */
     sluice_buf_t scratch;   /* JSON text of nested values */
+    sluice_buf_t joined;    /* a split value joined again (the reference path) */
     sluice_json_decoder_stats_t stats;
 };
 
@@ -414,6 +415,7 @@ sluice_json_decoder_t *sluice_json_decoder_new(const sluice_decode_opts_t *opts)
     }
     dec->cache_cap = CACHE_CAP_DEFAULT;
     sluice_buf_init(&dec->scratch);
+    sluice_buf_init(&dec->joined);
     return dec;
 }
 
@@ -423,6 +425,7 @@ void sluice_json_decoder_destroy(sluice_json_decoder_t *dec)
         return;
     cache_free(dec);
     sluice_buf_cleanup(&dec->scratch);
+    sluice_buf_cleanup(&dec->joined);
     free(dec->ph);
     free(dec->ph_b64);
     free(dec->prefix);
@@ -3500,6 +3503,38 @@ static int f_end(const char *p, const char *end)
     return js_skip_ws(p, end) == end ? 0 : -1;
 }
 
+/* The payload at *p (depth containers deep; root: it is the document) of a
+ * value whose schema entry is e (NULL: no schema); *p moves past it. */
+static int f_payload(ctx_t *c, const centry_t *e, const char **p, const char *end, int depth,
+                     int root, pl_t *pl)
+{
+    js_val_t v;
+
+    if (c->dec->flattened == SLUICE_FLATTENED_YES)
+        return f_flat(c, e, *p, end, depth, root) < 0 ||
+                       !(*p = js_value_at(*p, end, depth, &v, NULL))
+                   ? -1
+                   : 0;
+    return walk_envelope(c, e, p, end, depth, root, pl);
+}
+
+/* What the payload walked into pl means (f_payload came first). */
+static int f_finish(ctx_t *c, const centry_t *e, const pl_t *pl, const char *payload,
+                    const char *end, int depth, int root)
+{
+    int rc;
+
+    if (c->dec->flattened == SLUICE_FLATTENED_YES)
+        return 0;
+    rc = f_envelope(c, e, pl);
+    if (rc == -2) { /* a flattened record after all: walk it as one row */
+        memset(&c->ev->before, 0, sizeof(c->ev->before));
+        memset(&c->ev->after, 0, sizeof(c->ev->after));
+        return f_flat(c, e, payload, end, depth, root);
+    }
+    return rc;
+}
+
 static int fast_value(ctx_t *c, const char *buf, size_t len)
 {
     const char *end = buf + len, *p = js_skip_ws(buf, end), *payload = NULL;
@@ -3529,12 +3564,8 @@ static int fast_value(ctx_t *c, const char *buf, size_t len)
                 if (payload || *w.p != '{')
                     return -1;
                 payload = w.p;
-                if (c->dec->flattened == SLUICE_FLATTENED_YES) {
-                    if (f_flat(c, e, w.p, end, 1, 0) < 0 || ow_value(&w, 1, &v) < 0)
-                        return -1;
-                } else if (walk_envelope(c, e, &w.p, end, 1, 0, &pl) < 0) {
+                if (f_payload(c, e, &w.p, end, 1, 0, &pl) < 0)
                     return -1;
-                }
                 continue;
             }
             if (ow_value(&w, 1, &v) < 0)
@@ -3550,24 +3581,29 @@ static int fast_value(ctx_t *c, const char *buf, size_t len)
         depth = 0;
         payload = p;
         w.p = p;
-        if (c->dec->flattened == SLUICE_FLATTENED_YES) {
-            if (f_flat(c, NULL, p, end, 0, 1) < 0 || !(w.p = js_value_at(p, end, 0, &v, NULL)))
-                return -1;
-        } else if (walk_envelope(c, NULL, &w.p, end, 0, 1, &pl) < 0) {
+        if (f_payload(c, NULL, &w.p, end, 0, 1, &pl) < 0)
             return -1;
-        }
     }
     if (f_end(w.p, end) < 0)
         return -1;
-    if (c->dec->flattened == SLUICE_FLATTENED_YES)
-        return 0;
-    rc = f_envelope(c, e, &pl);
-    if (rc == -2) { /* a flattened record after all: walk it as one row */
-        memset(&c->ev->before, 0, sizeof(c->ev->before));
-        memset(&c->ev->after, 0, sizeof(c->ev->after));
-        return f_flat(c, e, payload, end, depth, root);
-    }
-    return rc;
+    return f_finish(c, e, &pl, payload, end, depth, root);
+}
+
+/* fast_value of {"schema":S,"payload":P} held as S and P. */
+static int fast_value_split(ctx_t *c, const char *s, size_t slen, const char *p, size_t plen)
+{
+    const char *end = p + plen, *q = p, *after;
+    const centry_t *e;
+    pl_t pl;
+
+    if (!slen || *s != '{' || !plen || *p != '{')
+        return -1;
+    if (!(e = schema_at(c->dec, CK_VALUE, s, s + slen, &after)) || after != s + slen ||
+        !e->env_ok)
+        return -1;
+    if (f_payload(c, e, &q, end, 1, 0, &pl) < 0 || q != end)
+        return -1;
+    return f_finish(c, e, &pl, p, end, 1, 0);
 }
 
 static int fast_key(ctx_t *c, const char *buf, size_t len)
@@ -3645,6 +3681,83 @@ int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_
         dec->stats.reference++;
     }
     return ref_value(dec, buf, len, ev, err);
+}
+
+int sluice_json_decoder_value_split(sluice_json_decoder_t *dec, const char *schema,
+                                    size_t schema_len, const char *payload, size_t payload_len,
+                                    sluice_event_t *ev, sluice_err_t *err)
+{
+    size_t n = sluice_json_envelope_size(schema_len, payload_len);
+
+    if (!dec->reference) {
+        sluice_event_t saved = *ev;
+        ctx_t c = {dec, ev, err, "value", NULL, NULL, 1};
+        if (fast_value_split(&c, schema, schema_len, payload, payload_len) == 0) {
+            dec->stats.fast++;
+            sluice_event_mark_key_columns(ev);
+            return 0;
+        }
+        f_undo(ev, &saved);
+        dec->stats.fallback++;
+    } else {
+        dec->stats.reference++;
+    }
+    /* the reference path reads the value as it came */
+    sluice_buf_reset(&dec->joined);
+    if (sluice_buf_reserve(&dec->joined, n) < 0)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
+    sluice_json_envelope_join(dec->joined.data, schema, schema_len, payload, payload_len);
+    return ref_value(dec, dec->joined.data, n, ev, err);
+}
+
+#define ENV_HEAD "{\"schema\":"
+#define ENV_MID ",\"payload\":"
+
+int sluice_json_envelope_split(const char *value, size_t len, const char *known, size_t known_len,
+                               size_t *schema_off, size_t *schema_len, size_t *payload_off,
+                               size_t *payload_len)
+{
+    const size_t head = sizeof(ENV_HEAD) - 1, mid = sizeof(ENV_MID) - 1;
+    const char *s = value + head, *end = value + len, *after = NULL;
+    size_t tail;
+    js_val_t v;
+
+    if (len < head + mid + 3 || memcmp(value, ENV_HEAD, head) != 0 || *s != '{' ||
+        value[len - 1] != '}')
+        return 0;
+    /* a Debezium schema names its table in its last bytes: those first */
+    tail = known_len < 48 ? known_len : 48;
+    if (known && known_len && (size_t)(end - s) > known_len + mid &&
+        memcmp(s + known_len - tail, known + known_len - tail, tail) == 0 &&
+        memcmp(s, known, known_len - tail) == 0)
+        after = s + known_len;
+    else if (!(after = js_value_at(s, end, 1, &v, NULL)) || v.type != JS_OBJECT)
+        return 0;
+    if ((size_t)(end - after) < mid + 2 || memcmp(after, ENV_MID, mid) != 0)
+        return 0;
+    *schema_off = head;
+    *schema_len = (size_t)(after - s);
+    *payload_off = (size_t)(after + mid - value);
+    *payload_len = len - 1 - *payload_off;
+    return 1;
+}
+
+size_t sluice_json_envelope_size(size_t schema_len, size_t payload_len)
+{
+    return sizeof(ENV_HEAD) - 1 + schema_len + sizeof(ENV_MID) - 1 + payload_len + 1;
+}
+
+void sluice_json_envelope_join(char *out, const char *schema, size_t schema_len,
+                               const char *payload, size_t payload_len)
+{
+    memcpy(out, ENV_HEAD, sizeof(ENV_HEAD) - 1);
+    out += sizeof(ENV_HEAD) - 1;
+    memcpy(out, schema, schema_len);
+    out += schema_len;
+    memcpy(out, ENV_MID, sizeof(ENV_MID) - 1);
+    out += sizeof(ENV_MID) - 1;
+    memcpy(out, payload, payload_len);
+    out[payload_len] = '}';
 }
 
 int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,

@@ -115,6 +115,9 @@ struct sluice_router {
     int has_custom;
     strmap_t chains; /* "topic\x1fschema.table" -> chain_t* */
     sluice_route_entry_t *scratch;
+    chain_t *last; /* the chain of the key last matched */
+    char last_key[1024];
+    size_t last_klen;
 };
 
 static const sluice_handler_t mirror_only[] = {SLUICE_HANDLER_MIRROR};
@@ -277,6 +280,17 @@ static chain_t *resolve(sluice_router_t *r, const char *topic, const char *quali
     return c;
 }
 
+/* Appends s to dst[at, cap - 1), truncating; the new length. */
+static size_t cat(char *dst, size_t cap, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > cap - 1 - at)
+        n = cap - 1 - at;
+    memcpy(dst + at, s, n);
+    return at + n;
+}
+
 int sluice_router_match(sluice_router_t *r, const sluice_event_t *ev,
                         const sluice_route_entry_t **out, size_t *nout)
 {
@@ -285,25 +299,35 @@ int sluice_router_match(sluice_router_t *r, const sluice_event_t *ev,
     const char *schema = ev->schema && *ev->schema ? ev->schema : ev->db;
     unsigned bit = sluice_op_mask(ev->op);
     chain_t *c;
-    size_t i, n = 0;
-    int klen;
+    size_t i, n = 0, klen, qlen;
 
     *out = r->scratch;
     *nout = 0;
     if (!bit)
         return 0;
-    if (schema && ev->table && *ev->table)
-        snprintf(qualified, sizeof(qualified), "%s.%s", schema, ev->table);
-    else
-        qualified[0] = '\0';
-    klen = snprintf(key, sizeof(key), "%s\x1f%s", topic, qualified);
-    if (klen < 0 || (size_t)klen >= sizeof(key))
-        klen = (int)sizeof(key) - 1;
-    c = strmap_get(&r->chains, key, (size_t)klen);
-    if (!c)
-        c = resolve(r, topic, qualified[0] ? qualified : NULL, key, (size_t)klen);
-    if (!c)
-        return -1;
+    qlen = 0;
+    if (schema && ev->table && *ev->table) {
+        qlen = cat(qualified, sizeof(qualified), qlen, schema);
+        qlen = cat(qualified, sizeof(qualified), qlen, ".");
+        qlen = cat(qualified, sizeof(qualified), qlen, ev->table);
+    }
+    qualified[qlen] = '\0';
+    klen = cat(key, sizeof(key), 0, topic);
+    klen = cat(key, sizeof(key), klen, "\x1f");
+    klen = cat(key, sizeof(key), klen, qualified);
+    /* consecutive events mostly come from one table */
+    if (r->last && klen == r->last_klen && memcmp(key, r->last_key, klen) == 0) {
+        c = r->last;
+    } else {
+        c = strmap_get(&r->chains, key, klen);
+        if (!c)
+            c = resolve(r, topic, qualified[0] ? qualified : NULL, key, klen);
+        if (!c)
+            return -1;
+        memcpy(r->last_key, key, klen);
+        r->last_klen = klen;
+        r->last = c;
+    }
     for (i = 0; i < c->n; i++)
         if (c->e[i].h->ops & bit)
             r->scratch[n++] = c->e[i];

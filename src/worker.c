@@ -16,6 +16,8 @@
 #include "sluice/observe.h"
 #include "sluice/progress.h"
 #include "sluice/source.h"
+#include "sluice/decode_json.h"
+#include "strmap.h"
 
 /* How long one dead-letter write may take before it counts as failed. */
 #define DLQ_ACK_TIMEOUT_MS 30000
@@ -31,11 +33,36 @@ typedef struct {
     int seeking;        /* sent back to next; until it gets there, no new seek */
 } assigned_t;
 
+/* Messages in hand keep copies of their keys and values, made when they are
+ * added: librdkafka's message (and the fetch buffer it pins) is released at
+ * once. The copies go into blocks, recycled between batches. */
+typedef struct block {
+    struct block *next;
+    size_t cap, used;
+    char data[];
+} block_t;
+
+#define BLOCK_SIZE ((size_t)256 * 1024)
+
+/* A JsonConverter value with schemas is held split (decode_json.h): the
+ * schema, about 80% of its bytes and the same for every change of a table,
+ * once for all messages in hand that carry it; the payload in the batch. */
 typedef struct {
-    rd_kafka_message_t **rk;
+    size_t refs; /* messages in hand that carry it */
+    size_t len;
+    char bytes[];
+} sref_t;
+
+#define SREFS_MAX 64 /* schemas kept for reuse while no message carries them */
+#define SREFS_TRY 8  /* the most recent ones, compared byte for byte */
+
+typedef struct {
     sluice_msg_t *msgs;
+    rd_kafka_headers_t **hdrs; /* the messages' headers (NULL: none), for the DLQ */
+    sref_t **srefs;            /* the schemas of split values, else NULL */
     size_t n, cap;
-    size_t bytes; /* keys and values */
+    size_t bytes; /* keys and values as held (a shared schema is not counted) */
+    block_t *blocks; /* newest first: the one being filled */
     int64_t started;
 } batch_t;
 
@@ -50,6 +77,11 @@ struct sluice_worker {
     batch_t cur;   /* being collected */
     batch_t fly;   /* sent to PostgreSQL */
     batch_t stash; /* fetched while waiting out a backoff; joins cur later */
+    block_t *pool; /* free blocks */
+    size_t npool;
+    sref_t **srefs; /* schemas of split values, most recently used first */
+    size_t nsrefs, capsrefs;
+    strmap_t topics; /* topic name -> its copy: names outlive librdkafka's messages */
 
     assigned_t *as;
     size_t nas, capas;
@@ -154,35 +186,196 @@ static int already_seen(sluice_worker_t *w, rd_kafka_message_t *m)
     return 1;
 }
 
+/* n bytes in b's blocks (NULL: out of memory). */
+static char *store(sluice_worker_t *w, batch_t *b, size_t n)
+{
+    block_t *k = b->blocks;
+    char *p;
+
+    if (!k || k->cap - k->used < n) {
+        if (n <= BLOCK_SIZE / 4 && w->pool) {
+            k = w->pool;
+            w->pool = k->next;
+            w->npool--;
+        } else {
+            size_t cap = n > BLOCK_SIZE / 4 ? n : BLOCK_SIZE;
+            if (!(k = malloc(sizeof(*k) + cap)))
+                return NULL;
+            k->cap = cap;
+        }
+        k->used = 0;
+        k->next = b->blocks;
+        b->blocks = k;
+    }
+    p = k->data + k->used;
+    k->used += n;
+    return p;
+}
+
+static void blocks_release(sluice_worker_t *w, block_t *k)
+{
+    /* enough for the largest batches in hand (cur, fly, a stash), the rest freed */
+    size_t keep = 3 * ((size_t)w->cfg->batch_max_bytes / BLOCK_SIZE + 2);
+
+    while (k) {
+        block_t *next = k->next;
+        if (k->cap == BLOCK_SIZE && w->npool < keep) {
+            k->next = w->pool;
+            w->pool = k;
+            w->npool++;
+        } else {
+            free(k);
+        }
+        k = next;
+    }
+}
+
+/* The shared copy of a split value's schema, S = value[off, off+len). */
+static sref_t *sref_get(sluice_worker_t *w, const char *s, size_t len)
+{
+    sref_t *r = NULL;
+    size_t i;
+
+    for (i = 0; i < w->nsrefs; i++)
+        if (w->srefs[i]->len == len && memcmp(w->srefs[i]->bytes, s, len) == 0)
+            break;
+    if (i < w->nsrefs) {
+        r = w->srefs[i];
+    } else {
+        if (w->nsrefs >= SREFS_MAX) { /* forget one no message carries */
+            size_t j = w->nsrefs;
+            while (j > 0 && w->srefs[j - 1]->refs)
+                j--;
+            if (j > 0) {
+                free(w->srefs[j - 1]);
+                memmove(w->srefs + j - 1, w->srefs + j, (w->nsrefs - j) * sizeof(*w->srefs));
+                w->nsrefs--;
+            }
+        }
+        if (w->nsrefs == w->capsrefs) {
+            size_t cap = w->capsrefs ? w->capsrefs * 2 : 16;
+            sref_t **grown = realloc(w->srefs, cap * sizeof(*grown));
+            if (!grown)
+                return NULL;
+            w->srefs = grown;
+            w->capsrefs = cap;
+        }
+        if (!(r = malloc(sizeof(*r) + len)))
+            return NULL;
+        r->refs = 0;
+        r->len = len;
+        memcpy(r->bytes, s, len);
+        i = w->nsrefs++;
+    }
+    memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs)); /* most recent first */
+    w->srefs[0] = r;
+    return r;
+}
+
+/* Whether m's value is {"schema":S,"payload":P}: its schema's shared copy
+ * and where P is; NULL to keep the value whole. */
+static sref_t *split_value(sluice_worker_t *w, const rd_kafka_message_t *m, size_t *poff,
+                           size_t *plen)
+{
+    size_t soff, slen, i;
+
+    for (i = 0; i < w->nsrefs && i < SREFS_TRY; i++)
+        if (sluice_json_envelope_split(m->payload, m->len, w->srefs[i]->bytes, w->srefs[i]->len,
+                                       &soff, &slen, poff, plen)) {
+            sref_t *r = w->srefs[i];
+            if (slen == r->len) { /* it was this one */
+                memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
+                w->srefs[0] = r;
+                return r;
+            }
+            return sref_get(w, (const char *)m->payload + soff, slen);
+        }
+    if (!sluice_json_envelope_split(m->payload, m->len, NULL, 0, &soff, &slen, poff, plen))
+        return NULL;
+    return sref_get(w, (const char *)m->payload + soff, slen);
+}
+
+/* The worker's copy of a topic name. */
+static const char *topic_name(sluice_worker_t *w, const char *name)
+{
+    size_t len = strlen(name);
+    char *t = strmap_get(&w->topics, name, len);
+
+    if (!t && (t = strdup(name)) && strmap_put(&w->topics, name, len, t) < 0) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+static int batch_grow(batch_t *b, size_t need)
+{
+    size_t cap = b->cap ? b->cap : 256;
+    sluice_msg_t *msgs;
+    rd_kafka_headers_t **hdrs;
+    sref_t **srefs;
+
+    if (need <= b->cap)
+        return 0;
+    while (cap < need)
+        cap *= 2;
+    if (!(msgs = realloc(b->msgs, cap * sizeof(*msgs))))
+        return -1;
+    b->msgs = msgs;
+    if (!(hdrs = realloc(b->hdrs, cap * sizeof(*hdrs))))
+        return -1;
+    b->hdrs = hdrs;
+    if (!(srefs = realloc(b->srefs, cap * sizeof(*srefs))))
+        return -1;
+    b->srefs = srefs;
+    b->cap = cap;
+    return 0;
+}
+
+/* Adds m to b, keeping copies of its bytes; m is destroyed either way. */
 static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
 {
+    sluice_msg_t *msg;
+    rd_kafka_headers_t *h = NULL;
+    sref_t *r = NULL;
+    size_t voff = 0, vlen = m->len;
+    const char *topic = topic_name(w, rd_kafka_topic_name(m->rkt));
     assigned_t *a;
+    char *key = NULL, *value = NULL;
 
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        rd_kafka_message_t **rk = realloc(b->rk, cap * sizeof(*rk));
-        sluice_msg_t *s;
-        if (!rk)
-            return -1;
-        b->rk = rk;
-        s = realloc(b->msgs, cap * sizeof(*s));
-        if (!s)
-            return -1;
-        b->msgs = s;
-        b->cap = cap;
+    if (m->payload && m->len)
+        r = split_value(w, m, &voff, &vlen);
+    if (!topic || batch_grow(b, b->n + 1) < 0 || (m->key && !(key = store(w, b, m->key_len))) ||
+        (m->payload && !(value = store(w, b, vlen)))) {
+        rd_kafka_message_destroy(m);
+        return -1;
     }
     if (!b->n)
         b->started = now_ms();
-    b->rk[b->n] = m;
-    b->msgs[b->n].topic = rd_kafka_topic_name(m->rkt);
-    b->msgs[b->n].partition = m->partition;
-    b->msgs[b->n].offset = m->offset;
-    b->msgs[b->n].key = m->key;
-    b->msgs[b->n].key_len = m->key_len;
-    b->msgs[b->n].value = m->payload;
-    b->msgs[b->n].value_len = m->len;
-    b->bytes += m->key_len + m->len;
-    a = as_find(w, b->msgs[b->n].topic, m->partition);
+    if (key)
+        memcpy(key, m->key, m->key_len);
+    if (value)
+        memcpy(value, (const char *)m->payload + voff, vlen);
+    /* only a dead letter carries them on */
+    if (w->dlq && rd_kafka_message_detach_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = NULL;
+    msg = &b->msgs[b->n];
+    msg->topic = topic;
+    msg->partition = m->partition;
+    msg->offset = m->offset;
+    msg->key = key;
+    msg->key_len = key ? m->key_len : 0;
+    msg->value = value;
+    msg->value_len = value ? vlen : 0;
+    msg->schema = r ? r->bytes : NULL;
+    msg->schema_len = r ? r->len : 0;
+    b->hdrs[b->n] = h;
+    b->srefs[b->n] = r;
+    if (r)
+        r->refs++;
+    b->bytes += msg->key_len + msg->value_len;
+    rd_kafka_message_destroy(m);
+    a = as_find(w, topic, msg->partition);
     if (a)
         a->pending++;
     b->n++;
@@ -193,30 +386,22 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
  * follow cur); src is left empty. Pending counts are unchanged. */
 static int batch_join(batch_t *dst, batch_t *src)
 {
-    size_t i;
+    block_t **tail;
 
-    if (dst->n + src->n > dst->cap) {
-        size_t cap = dst->cap ? dst->cap : 256;
-        rd_kafka_message_t **rk;
-        sluice_msg_t *msgs;
-        while (cap < dst->n + src->n)
-            cap *= 2;
-        if (!(rk = realloc(dst->rk, cap * sizeof(*rk))))
-            return -1;
-        dst->rk = rk;
-        if (!(msgs = realloc(dst->msgs, cap * sizeof(*msgs))))
-            return -1;
-        dst->msgs = msgs;
-        dst->cap = cap;
-    }
+    if (batch_grow(dst, dst->n + src->n) < 0)
+        return -1;
     if (!dst->n)
         dst->started = src->started;
-    for (i = 0; i < src->n; i++) {
-        dst->rk[dst->n] = src->rk[i];
-        dst->msgs[dst->n] = src->msgs[i];
-        dst->n++;
-    }
+    memcpy(dst->msgs + dst->n, src->msgs, src->n * sizeof(*src->msgs));
+    memcpy(dst->hdrs + dst->n, src->hdrs, src->n * sizeof(*src->hdrs));
+    memcpy(dst->srefs + dst->n, src->srefs, src->n * sizeof(*src->srefs));
+    dst->n += src->n;
     dst->bytes += src->bytes;
+    /* src's blocks go behind dst's: dst goes on filling its newest one */
+    for (tail = &dst->blocks; *tail; tail = &(*tail)->next)
+        ;
+    *tail = src->blocks;
+    src->blocks = NULL;
     src->n = 0;
     src->bytes = 0;
     return 0;
@@ -230,16 +415,22 @@ static void batch_release(sluice_worker_t *w, batch_t *b)
         assigned_t *a = as_find(w, b->msgs[i].topic, b->msgs[i].partition);
         if (a && a->pending)
             a->pending--;
-        rd_kafka_message_destroy(b->rk[i]);
+        if (b->hdrs[i])
+            rd_kafka_headers_destroy(b->hdrs[i]);
+        if (b->srefs[i])
+            b->srefs[i]->refs--;
     }
+    blocks_release(w, b->blocks);
+    b->blocks = NULL;
     b->n = 0;
     b->bytes = 0;
 }
 
 static void batch_free(batch_t *b)
 {
-    free(b->rk);
     free(b->msgs);
+    free(b->hdrs);
+    free(b->srefs);
 }
 
 /* Commits to Kafka the next offsets of msgs[0, n) (after PostgreSQL did). */
@@ -342,8 +533,10 @@ static void wait_polling(sluice_worker_t *w, int ms)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, (int)(until - now_ms() > 100 ? 100 : until - now_ms()));
         if (!m)
             continue;
-        if (m->err || already_seen(w, m) || batch_add(w, &w->stash, m) < 0)
+        if (m->err || already_seen(w, m))
             rd_kafka_message_destroy(m);
+        else if (batch_add(w, &w->stash, m) < 0)
+            fail(w, SLUICE_EXIT_RUNTIME, "out of memory");
     }
     w->in_backoff = 0;
     if (asg) {
@@ -389,15 +582,13 @@ static int dead_letter(sluice_worker_t *w, size_t i, const sluice_apply_result_t
                        const sluice_err_t *why)
 {
     const sluice_msg_t *msg = &w->fly.msgs[i];
-    rd_kafka_headers_t *headers = NULL;
     sluice_dlq_record_t rec;
     int64_t started = now_ms();
     int delay = (int)w->cfg->retry_base_ms, rc;
     sluice_err_t err;
 
-    rd_kafka_message_headers(w->fly.rk[i], &headers);
     rec.msg = msg;
-    rec.headers = headers;
+    rec.headers = w->fly.hdrs[i];
     rec.why = why;
     rec.stage = res->stage ? res->stage : "apply";
     rec.handler = res->handler;
@@ -714,6 +905,7 @@ sluice_worker_t *sluice_worker_new(const sluice_config_t *cfg, const sluice_hand
         return NULL;
     }
     w->cfg = cfg;
+    strmap_init(&w->topics);
     w->exit_at_end = exit_at_end;
     /* a catch-up shows its progress: a terminal line, or a log line per 10 s */
     if (exit_at_end)
@@ -754,9 +946,21 @@ void sluice_worker_destroy(sluice_worker_t *w)
     while (w->nas)
         as_remove(w, w->as[0].topic, w->as[0].partition);
     free(w->as);
+    batch_release(w, &w->cur);
+    batch_release(w, &w->fly);
+    batch_release(w, &w->stash);
     batch_free(&w->cur);
     batch_free(&w->fly);
     batch_free(&w->stash);
+    while (w->pool) {
+        block_t *next = w->pool->next;
+        free(w->pool);
+        w->pool = next;
+    }
+    while (w->nsrefs)
+        free(w->srefs[--w->nsrefs]);
+    free(w->srefs);
+    strmap_cleanup(&w->topics, free);
     if (w->catchup)
         rd_kafka_topic_partition_list_destroy(w->catchup);
     free(w);
@@ -809,7 +1013,6 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
             rd_kafka_message_destroy(m);
         } else if (m) {
             if (batch_add(w, &w->cur, m) < 0) {
-                rd_kafka_message_destroy(m);
                 fail(w, SLUICE_EXIT_RUNTIME, "out of memory");
                 break;
             }

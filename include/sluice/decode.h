@@ -38,4 +38,11 @@ int sluice_decoder_key(sluice_decoder_t *dec, const void *buf, size_t len, sluic
 int sluice_decoder_value(sluice_decoder_t *dec, const void *buf, size_t len, sluice_event_t *ev,
                          sluice_err_t *err);
 
+/* The same for a JSON value {"schema":S,"payload":P} held split (see
+ * sluice_json_envelope_split): the same event and the same errors as
+ * sluice_decoder_value() of the joined bytes. */
+int sluice_decoder_value_split(sluice_decoder_t *dec, const char *schema, size_t schema_len,
+                               const char *payload, size_t payload_len, sluice_event_t *ev,
+                               sluice_err_t *err);
+
 #endif

@@ -66,4 +66,29 @@ int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_
 int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
                             sluice_event_t *ev, sluice_err_t *err);
 
+/* JsonConverter with schemas.enable writes every value as
+ * {"schema":S,"payload":P}, and S (about 80% of the bytes) is the same for
+ * every change of a table. A value of exactly that layout can be held split:
+ * S once, shared by the messages that carry it, and P on its own.
+ *
+ * sluice_json_envelope_split: whether value has that layout, with S the
+ * schema object and P everything between ",\"payload\":" and the closing
+ * brace (not checked: decoding does that). known (known_len bytes, may be
+ * NULL) is a schema seen before: compared byte for byte first, which spares
+ * scanning S. 1 and the spans, or 0: keep the value whole. Joining the spans
+ * gives back the exact bytes. */
+int sluice_json_envelope_split(const char *value, size_t len, const char *known, size_t known_len,
+                               size_t *schema_off, size_t *schema_len, size_t *payload_off,
+                               size_t *payload_len);
+/* The size of the joined value, and the join (out has that many bytes). */
+size_t sluice_json_envelope_size(size_t schema_len, size_t payload_len);
+void sluice_json_envelope_join(char *out, const char *schema, size_t schema_len,
+                               const char *payload, size_t payload_len);
+
+/* Decodes a value held split: the same event, and the same errors, as
+ * sluice_json_decoder_value() of the joined bytes. */
+int sluice_json_decoder_value_split(sluice_json_decoder_t *dec, const char *schema,
+                                    size_t schema_len, const char *payload, size_t payload_len,
+                                    sluice_event_t *ev, sluice_err_t *err);
+
 #endif

@@ -379,6 +379,52 @@ def scenario_dlq(env):
                    "unfiltered replay: %s %s %s" % (out.returncode, out.stdout, out.stderr))
 
 
+def scenario_dlq_schemas(env):
+    """JsonConverter values with schemas are held split in the worker (the
+    schema once, the payload per message): a dead letter still carries the
+    exact bytes that came, and the good rows around it are applied."""
+    pg = env.pg
+    topic = "srv.public.things"
+    dlq = topic + ".dlq"
+    pg.execute("CREATE TABLE public.things (id int PRIMARY KEY, name text "
+               "CHECK (name <> 'refused'), price numeric(10,2), born date)")
+
+    def thing(i, name):
+        return with_schema("c", "things", {"id": i, "name": name,
+                                           "price": "BNI=", "born": 19900},
+                           pos())
+    good = [thing(i, "n%d" % i) for i in range(1, 31)]
+    # a schema it has seen, then a payload cut short: still of the
+    # {"schema":S,"payload":P} layout, so it is held split
+    key, value = thing(99, "cut").split("\t", 1)
+    cut = value[:value.index('"payload":') + len('"payload":')] + \
+        '{"before":null,"after":{"id":99,"name":}'
+    assert cut.endswith("}") and cut.startswith('{"schema":{')
+    malformed = key + "\t" + cut
+    refused = thing(98, "refused")
+    lines = good[:12] + [malformed] + good[12:20] + [refused] + good[20:]
+    env.kafka.produce_lines(topic, lines, partition=0)
+    w = env.sluice("dlqs", group="dlqs", topics=[topic],
+                   extra={"dlq": {"enabled": True}},
+                   batch={"max_events": 1000, "max_ms": 500})
+    rc, err = w.run_to_end(timeout=180)
+    st.assert_true(rc == 0, "exit %s:\n%s" % (rc, err[-3000:]))
+    st.assert_lines_equal(
+        ["%d\tn%d\t12.34\t2024-06-26" % (i, i) for i in range(1, 31)],
+        pg.lines("SELECT id, name, price, born FROM public.things ORDER BY id"),
+        "things")
+    dead = env.kafka.consume(dlq)
+    st.assert_true(len(dead) == 2, "dead letters: %s" % dead)
+    for msg, want_off, orig in zip(dead, [12, 21], [malformed, refused]):
+        k, v = orig.split("\t", 1)
+        st.assert_true(msg["value"] == v.encode() and msg["key"] == k.encode(),
+                       "dead letter bytes differ: %r" % msg)
+        st.assert_true(dict(msg["headers"]).get("__connect.errors.offset") ==
+                       str(want_off).encode(), "headers %s" % msg["headers"])
+    stages = [dict(m["headers"]).get("__sluice.errors.stage") for m in dead]
+    st.assert_true(stages == [b"decode", b"apply"], "stages %s" % stages)
+
+
 def test(env):
     st.require_sluice()
     env.postgres()
@@ -387,7 +433,8 @@ def test(env):
                 "srv.public.trunc_off:1", "srv.public.soft:1",
                 "srv.public.evolved:1", "srv.public.nokey:1",
                 "srv.public.nokey2:1", "srv.public.items:1",
-                "srv.public.items.dlq:1"])
+                "srv.public.items.dlq:1", "srv.public.things:1",
+                "srv.public.things.dlq:1"])
     scenario_toast_positions_control(env)
     scenario_truncate(env, True)
     scenario_truncate(env, False)
@@ -395,6 +442,7 @@ def test(env):
     scenario_evolution(env)
     scenario_keyless(env)
     scenario_dlq(env)
+    scenario_dlq_schemas(env)
 
 
 st.run(test)

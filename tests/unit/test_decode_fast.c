@@ -365,9 +365,11 @@ static int same_event(const sluice_event_t *a, const sluice_event_t *b)
 
 typedef struct {
     sluice_json_decoder_t *fast[16], *ref[16];
+    sluice_json_decoder_t *split[16]; /* fast path, values held split */
     sluice_event_t ef, er;
     sluice_buf_t jf, jr;
     size_t compared, accepted, rejected;
+    size_t split_compared;
 } pair_t;
 
 static void pair_init(pair_t *p)
@@ -378,6 +380,8 @@ static void pair_init(pair_t *p)
     for (i = 0; i < nconfigs; i++) {
         p->fast[i] = sluice_json_decoder_new(&configs[i].o);
         p->ref[i] = sluice_json_decoder_new(&configs[i].o);
+        p->split[i] = sluice_json_decoder_new(&configs[i].o);
+        assert_non_null(p->split[i]);
         assert_non_null(p->fast[i]);
         assert_non_null(p->ref[i]);
         sluice_json_decoder_set_reference(p->ref[i], 1);
@@ -411,6 +415,7 @@ static void pair_free(pair_t *p)
     for (i = 0; i < nconfigs; i++) {
         sluice_json_decoder_destroy(p->fast[i]);
         sluice_json_decoder_destroy(p->ref[i]);
+        sluice_json_decoder_destroy(p->split[i]);
     }
     sluice_event_cleanup(&p->ef);
     sluice_event_cleanup(&p->er);
@@ -442,11 +447,72 @@ static void dump_mismatch(const msg_t *m)
     }
 }
 
+/* A value of the {"schema":S,"payload":P} layout, held split as the worker
+ * holds it: the spans join back to the exact bytes, a known schema gives
+ * the same spans, and the split decode equals the reference's decode of the
+ * whole value (accepted or not, the same error class, the same event). */
+static void check_split(pair_t *p, const msg_t *m, size_t cfg)
+{
+    size_t so, sl, po, pl, so2, sl2, po2, pl2, n;
+    sluice_err_t e1, e2;
+    char *joined;
+    int r1, r2;
+
+    if (!sluice_json_envelope_split(m->val, m->vlen, NULL, 0, &so, &sl, &po, &pl))
+        return;
+    assert_int_equal(sluice_json_envelope_split(m->val, m->vlen, m->val + so, sl, &so2, &sl2,
+                                                &po2, &pl2),
+                     1);
+    assert_true(so2 == so && sl2 == sl && po2 == po && pl2 == pl);
+    n = sluice_json_envelope_size(sl, pl);
+    assert_int_equal(n, m->vlen);
+    joined = malloc(n);
+    assert_non_null(joined);
+    sluice_json_envelope_join(joined, m->val + so, sl, m->val + po, pl);
+    assert_memory_equal(joined, m->val, n);
+    free(joined);
+
+    sluice_event_reset(&p->ef);
+    sluice_err_clear(&e1);
+    r1 = m->key ? sluice_json_decoder_key(p->split[cfg], m->key, m->klen, &p->ef, &e1) : 0;
+    if (r1 == 0)
+        r1 = sluice_json_decoder_value_split(p->split[cfg], m->val + so, sl, m->val + po, pl,
+                                             &p->ef, &e1);
+    r2 = decode(p->ref[cfg], m, &p->er, &e2);
+    p->split_compared++;
+    if (r1 != r2) {
+        dump_mismatch(m);
+        fail_msg("[%s] split value: fast path %s, reference %s (%s): %.300s", configs[cfg].name,
+                 r1 ? "rejects" : "accepts", r2 ? "rejects" : "accepts", r1 ? e1.msg : e2.msg,
+                 m->val);
+    }
+    if (r1 < 0) {
+        if (e1.cls != e2.cls)
+            fail_msg("[%s] split value: error classes differ: %s (%s) vs %s (%s)",
+                     configs[cfg].name, sluice_err_class_name(e1.cls), e1.msg,
+                     sluice_err_class_name(e2.cls), e2.msg);
+        return;
+    }
+    sluice_buf_reset(&p->jf);
+    sluice_buf_reset(&p->jr);
+    assert_int_equal(sluice_event_to_json(&p->ef, &p->jf), 0);
+    assert_int_equal(sluice_event_to_json(&p->er, &p->jr), 0);
+    if (p->jf.len != p->jr.len || memcmp(p->jf.data, p->jr.data, p->jf.len) != 0 ||
+        !same_event(&p->ef, &p->er)) {
+        dump_mismatch(m);
+        fail_msg("[%s] split value: events differ on %.300s\nsplit: %.600s\nref:   %.600s",
+                 configs[cfg].name, m->val, p->jf.data, p->jr.data);
+    }
+}
+
 static void check(pair_t *p, const msg_t *m, size_t cfg)
 {
     sluice_err_t e1, e2;
-    int r1 = decode(p->fast[cfg], m, &p->ef, &e1);
-    int r2 = decode(p->ref[cfg], m, &p->er, &e2);
+    int r1, r2;
+
+    check_split(p, m, cfg);
+    r1 = decode(p->fast[cfg], m, &p->ef, &e1);
+    r2 = decode(p->ref[cfg], m, &p->er, &e2);
 
     p->compared++;
     if (r1 != r2) {
@@ -939,6 +1005,7 @@ static void test_decode_fast_corpus(void **state)
                   (unsigned long long)st.cache_misses);
     assert_true(c.n > 100);
     assert_true(st.fast > st.fallback); /* the fast path carries the real shapes */
+    assert_true(p.split_compared > 50);  /* the fixtures with schemas, held split */
     pair_free(&p);
     corpus_free(&c);
 }
@@ -965,6 +1032,12 @@ static void test_decode_fast_generated(void **state)
     assert_int_equal(st.fallback, 0);
     assert_int_equal(st.fast, 2 * c.n); /* key and value */
     assert_int_equal(st.cache_misses, 2); /* one value schema, one key schema */
+    /* every generated value with schemas (every other one) has the layout
+     * the worker holds split, and its split decode takes the fast path too */
+    assert_int_equal(p.split_compared, c.n / 2);
+    sluice_json_decoder_get_stats(p.split[0], &st);
+    assert_int_equal(st.fallback, 0);
+    assert_int_equal(st.fast, 2 * (c.n / 2)); /* key and value */
     pair_free(&p);
     corpus_free(&c);
 }
@@ -1013,11 +1086,12 @@ static void test_decode_fast_mutations(void **state)
         }
     }
     pair_stats(&p, &st);
-    print_message("mutations: %zu comparisons (%zu accepted, %zu rejected); fast path %llu, "
-                  "fallback %llu\n",
-                  p.compared, p.accepted, p.rejected, (unsigned long long)st.fast,
-                  (unsigned long long)st.fallback);
+    print_message("mutations: %zu comparisons (%zu accepted, %zu rejected, %zu held split); "
+                  "fast path %llu, fallback %llu\n",
+                  p.compared, p.accepted, p.rejected, p.split_compared,
+                  (unsigned long long)st.fast, (unsigned long long)st.fallback);
     assert_true(p.accepted > 1000 && p.rejected > 1000);
+    assert_true(p.split_compared > 1000); /* mutated payloads behind a valid schema */
     pair_free(&p);
     corpus_free(&base);
 }

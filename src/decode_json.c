@@ -3725,14 +3725,17 @@ int sluice_json_envelope_split(const char *value, size_t len, const char *known,
     if (len < head + mid + 3 || memcmp(value, ENV_HEAD, head) != 0 || *s != '{' ||
         value[len - 1] != '}')
         return 0;
-    /* a Debezium schema names its table in its last bytes: those first */
-    tail = known_len < 48 ? known_len : 48;
-    if (known && known_len && (size_t)(end - s) > known_len + mid &&
-        memcmp(s + known_len - tail, known + known_len - tail, tail) == 0 &&
-        memcmp(s, known, known_len - tail) == 0)
+    if (known) {
+        /* a Debezium schema names its table in its last bytes: those first */
+        tail = known_len < 48 ? known_len : 48;
+        if (!known_len || (size_t)(end - s) <= known_len + mid ||
+            memcmp(s + known_len - tail, known + known_len - tail, tail) != 0 ||
+            memcmp(s, known, known_len - tail) != 0)
+            return 0;
         after = s + known_len;
-    else if (!(after = js_value_at(s, end, 1, &v, NULL)) || v.type != JS_OBJECT)
+    } else if (!(after = js_value_at(s, end, 1, &v, NULL)) || v.type != JS_OBJECT) {
         return 0;
+    }
     if ((size_t)(end - after) < mid + 2 || memcmp(after, ENV_MID, mid) != 0)
         return 0;
     *schema_off = head;

@@ -283,12 +283,9 @@ static sref_t *split_value(sluice_worker_t *w, const rd_kafka_message_t *m, size
         if (sluice_json_envelope_split(m->payload, m->len, w->srefs[i]->bytes, w->srefs[i]->len,
                                        &soff, &slen, poff, plen)) {
             sref_t *r = w->srefs[i];
-            if (slen == r->len) { /* it was this one */
-                memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
-                w->srefs[0] = r;
-                return r;
-            }
-            return sref_get(w, (const char *)m->payload + soff, slen);
+            memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
+            w->srefs[0] = r;
+            return r;
         }
     if (!sluice_json_envelope_split(m->payload, m->len, NULL, 0, &soff, &slen, poff, plen))
         return NULL;

@@ -73,10 +73,10 @@ int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t 
  *
  * sluice_json_envelope_split: whether value has that layout, with S the
  * schema object and P everything between ",\"payload\":" and the closing
- * brace (not checked: decoding does that). known (known_len bytes, may be
- * NULL) is a schema seen before: compared byte for byte first, which spares
- * scanning S. 1 and the spans, or 0: keep the value whole. Joining the spans
- * gives back the exact bytes. */
+ * brace (not checked: decoding does that). With known (known_len bytes), a
+ * schema seen before, S must be exactly those bytes (compared, not scanned);
+ * with known NULL, S is scanned. 1 and the spans, or 0: not of that layout
+ * (or not that schema). Joining the spans gives back the exact bytes. */
 int sluice_json_envelope_split(const char *value, size_t len, const char *known, size_t known_len,
                                size_t *schema_off, size_t *schema_len, size_t *payload_off,
                                size_t *payload_len);

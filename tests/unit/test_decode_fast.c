@@ -1367,6 +1367,58 @@ static void test_decode_fast_reference_switch(void **state)
     sluice_event_cleanup(&ev);
 }
 
+/* Which values are held split, and the spans they are held as. */
+static void test_decode_fast_envelope_split(void **state)
+{
+    static const struct {
+        const char *value, *known;
+        int split;
+        const char *schema, *payload;
+    } cases[] = {
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1}}", NULL, 1, "{\"a\":1}", "{\"x\":1}"},
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1}}", "{\"a\":1}", 1, "{\"a\":1}", "{\"x\":1}"},
+        /* a known schema of the same length but other bytes is not it */
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1}}", "{\"a\":2}", 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1}}", "{\"a\":1,\"b\":2}", 0, NULL, NULL},
+        /* P is whatever lies before the last brace: decoding judges it */
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1},\"extra\":2}", NULL, 1, "{\"a\":1}",
+         "{\"x\":1},\"extra\":2"},
+        {"{\"schema\":{\"a\":1},\"payload\":null}", NULL, 1, "{\"a\":1}", "null"},
+        /* any other layout is kept whole */
+        {" {\"schema\":{\"a\":1},\"payload\":{\"x\":1}}", NULL, 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1},\"payload\":{\"x\":1}}\n", NULL, 0, NULL, NULL},
+        {"{\"schema\": {\"a\":1},\"payload\":{\"x\":1}}", NULL, 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1}, \"payload\":{\"x\":1}}", NULL, 0, NULL, NULL},
+        {"{\"schema\":null,\"payload\":{\"x\":1}}", NULL, 0, NULL, NULL},
+        {"{\"payload\":{\"x\":1},\"schema\":{\"a\":1}}", NULL, 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1},\"payload\":}", NULL, 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1}", NULL, 0, NULL, NULL},
+        {"{\"schema\":{\"a\":1,\"payload\":{\"x\":1}}", NULL, 0, NULL, NULL},
+        {"{\"op\":\"c\",\"after\":{\"id\":1}}", NULL, 0, NULL, NULL},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *v = cases[i].value, *k = cases[i].known;
+        size_t so = 0, sl = 0, po = 0, pl = 0;
+        int rc = sluice_json_envelope_split(v, strlen(v), k, k ? strlen(k) : 0, &so, &sl, &po, &pl);
+        if (rc != cases[i].split)
+            fail_msg("case %zu (%s, known %s): split %d, expected %d", i, v, k ? k : "none", rc,
+                     cases[i].split);
+        if (rc) {
+            char joined[256];
+            assert_int_equal(sl, strlen(cases[i].schema));
+            assert_memory_equal(v + so, cases[i].schema, sl);
+            assert_int_equal(pl, strlen(cases[i].payload));
+            assert_memory_equal(v + po, cases[i].payload, pl);
+            assert_int_equal(sluice_json_envelope_size(sl, pl), strlen(v));
+            sluice_json_envelope_join(joined, v + so, sl, v + po, pl);
+            assert_memory_equal(joined, v, strlen(v));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1378,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_decode_fast_depth),
         cmocka_unit_test(test_decode_fast_wide),
         cmocka_unit_test(test_decode_fast_reference_switch),
+        cmocka_unit_test(test_decode_fast_envelope_split),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,8 @@
  *   bench-load preload -b BS -t TOPIC -f FILE
  *       produce everything, then verify every low watermark is 0 and the
  *       high watermarks add up to the messages produced (fails when the file
- *       does not fit: use feed).
+ *       does not fit: create the topic with the mock broker's keep-all, or
+ *       use feed).
  *
  *   bench-load feed -b BS -t TOPIC -f FILE -g GROUP [options]
  *       produce WHILE the group consumes, at most --window bytes per
@@ -622,7 +623,8 @@ int main(int argc, char **argv) {
                                         "bench-load: DATA LOST: partition %d "
                                         "starts at offset %" PRId64
                                         " (more than the mock's 5 MiB per "
-                                        "partition); use feed\n",
+                                        "partition); create the topic with "
+                                        "keep-all, or use feed\n",
                                         p, lo);
                                 rc = 3;
                                 goto out;

@@ -385,6 +385,8 @@ static int batch_join(batch_t *dst, batch_t *src)
 {
     block_t **tail;
 
+    if (!src->n)
+        return 0;
     if (batch_grow(dst, dst->n + src->n) < 0)
         return -1;
     if (!dst->n)

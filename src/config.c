@@ -44,8 +44,8 @@ const sluice_config_key_t sluice_config_keys[] = {
     {"batch.max_events", SLUICE_CFG_INT, "5000", 0, "SLUICE_BATCH_MAX_EVENTS",
      "most events applied in one PostgreSQL transaction", 1, 1000000},
     {"batch.max_bytes", SLUICE_CFG_INT, "4194304", 0, "SLUICE_BATCH_MAX_BYTES",
-     "most message bytes (keys and values) in one batch: bounds the worker's memory, two batches "
-     "are held at a time", 65536, 1073741824},
+     "most message bytes (keys and values; a {schema,payload} value counts its payload) in one "
+     "batch: bounds the worker's memory, two batches are held at a time", 65536, 1073741824},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,

@@ -21,6 +21,7 @@ binary, asserting exact table contents:
 """
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -409,6 +410,10 @@ def scenario_dlq_schemas(env):
                    batch={"max_events": 1000, "max_ms": 500})
     rc, err = w.run_to_end(timeout=180)
     st.assert_true(rc == 0, "exit %s:\n%s" % (rc, err[-3000:]))
+    # every value of this topic, the cut one too, was held split
+    held = re.search(r"\((\d+) JSON values with schemas held split", err)
+    st.assert_true(held and int(held.group(1)) >= len(lines),
+                   "values held split: %s" % err[-2000:])
     st.assert_lines_equal(
         ["%d\tn%d\t12.34\t2024-06-26" % (i, i) for i in range(1, 31)],
         pg.lines("SELECT id, name, price, born FROM public.things ORDER BY id"),

@@ -321,7 +321,8 @@ class Bench:
                "topics": [topic],
                "mirror": {"schema": "public", "tables": {topic: table}},
                "batch": {"max_events": a.batch_events,
-                         "max_ms": a.batch_ms}}
+                         "max_ms": a.batch_ms},
+               "workers": a.sluice_workers}
         path = os.path.join(self.env.dir, "%s.json" % name)
         with open(path, "w") as f:
             json.dump(cfg, f, indent=1)
@@ -663,6 +664,10 @@ def parse_args(argv=None):
                     "is lifted for it); sluice then runs with --exit-at-end")
     ap.add_argument("--batch-events", type=int, default=5000,
                     help="sluice batch.max_events")
+    ap.add_argument("--sluice-workers", type=int, default=1,
+                    help="sluice workers (the config's `workers`: consumers "
+                    "of the group in one process, each with its own "
+                    "PostgreSQL connection)")
     ap.add_argument("--batch-ms", type=int, default=200,
                     help="sluice batch.max_ms")
     ap.add_argument("--sluice-kafka", action="append", default=[],

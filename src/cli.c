@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,13 +139,29 @@ bad:
     return -1;
 }
 
+typedef struct {
+    sluice_worker_t *w;
+    int rc;
+    pthread_t thread;
+} run_slot_t;
+
+static void *run_thread(void *arg)
+{
+    run_slot_t *slot = arg;
+
+    slot->rc = sluice_worker_run(slot->w, &stop_requested);
+    if (slot->rc != SLUICE_EXIT_OK)
+        stop_requested = 1; /* one worker failed: the others drain and stop too */
+    return NULL;
+}
+
 int sluice_cli_run(int argc, char **argv)
 {
     const char *config_path = NULL;
     sluice_config_t *cfg;
-    sluice_worker_t *w;
+    run_slot_t *slots;
     sluice_err_t err;
-    int rc, exit_at_end = 0;
+    int rc, exit_at_end = 0, i, n, started = 0;
 
     rc = parse_common(argc, argv, &config_path, &exit_at_end, NULL, run_usage);
     if (rc)
@@ -157,20 +174,52 @@ int sluice_cli_run(int argc, char **argv)
         fprintf(stderr, "sluice: %s\n", err.msg);
         return SLUICE_EXIT_USAGE;
     }
-    /* 2. signals: the first asks the loop to drain */
-    install_signals();
-    /* 3. the worker: PostgreSQL (ledger), handlers, then the consumer group */
-    sluice_log(SLUICE_LOG_INFO, "sluice %s starting", sluice_version());
-    w = sluice_worker_new(cfg, run_handlers, run_nhandlers, exit_at_end, &err);
-    if (!w) {
-        fprintf(stderr, "sluice: %s\n", err.msg);
+    n = cfg->workers > 0 ? cfg->workers : 1;
+    slots = calloc((size_t)n, sizeof(*slots));
+    if (!slots) {
+        fprintf(stderr, "sluice: out of memory\n");
         sluice_config_destroy(cfg);
-        return err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
+        return SLUICE_EXIT_RUNTIME;
     }
-    /* 4. the loop, until caught up, stopped, or failed */
-    rc = sluice_worker_run(w, &stop_requested);
+    /* 2. signals: the first asks the loops to drain */
+    install_signals();
+    /* 3. the workers: PostgreSQL (ledger), handlers, then the consumer group */
+    sluice_log(SLUICE_LOG_INFO, "sluice %s starting", sluice_version());
+    if (n > 1)
+        sluice_log(SLUICE_LOG_INFO, "%d workers, each a consumer of the group with its own "
+                                    "PostgreSQL connections", n);
+    rc = SLUICE_EXIT_OK;
+    for (i = 0; i < n; i++) {
+        slots[i].w = sluice_worker_new(cfg, run_handlers, run_nhandlers, exit_at_end, &err);
+        if (!slots[i].w) {
+            fprintf(stderr, "sluice: %s\n", err.msg);
+            rc = err.cls == SLUICE_ERR_FATAL ? SLUICE_EXIT_USAGE : SLUICE_EXIT_RUNTIME;
+            break;
+        }
+    }
+    /* 4. the loops, until caught up, stopped, or failed: one runs here, the
+     * others on threads of their own */
+    if (rc == SLUICE_EXIT_OK) {
+        for (i = 1; i < n; i++) {
+            if (pthread_create(&slots[i].thread, NULL, run_thread, &slots[i]) != 0) {
+                sluice_log(SLUICE_LOG_ERROR, "cannot start worker %d of %d", i + 1, n);
+                stop_requested = 1;
+                rc = SLUICE_EXIT_RUNTIME;
+                break;
+            }
+            started = i;
+        }
+        run_thread(&slots[0]);
+        for (i = 1; i <= started; i++)
+            pthread_join(slots[i].thread, NULL);
+        for (i = 0; i <= started; i++)
+            if (rc == SLUICE_EXIT_OK && slots[i].rc != SLUICE_EXIT_OK)
+                rc = slots[i].rc;
+    }
     /* 5. leave the group (applying what is in hand), close PostgreSQL */
-    sluice_worker_destroy(w);
+    for (i = 0; i < n; i++)
+        sluice_worker_destroy(slots[i].w);
+    free(slots);
     sluice_config_destroy(cfg);
     return rc;
 }

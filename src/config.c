@@ -46,6 +46,10 @@ const sluice_config_key_t sluice_config_keys[] = {
     {"batch.max_bytes", SLUICE_CFG_INT, "4194304", 0, "SLUICE_BATCH_MAX_BYTES",
      "most message bytes (keys and values; a {schema,payload} value counts its payload) in one "
      "batch: bounds the worker's memory, two batches are held at a time", 65536, 1073741824},
+    {"workers", SLUICE_CFG_INT, "1", 0, "SLUICE_WORKERS",
+     "workers in this process, each a consumer of the group with its own PostgreSQL connection: "
+     "one connection applies what PostgreSQL takes through one connection; queue and batch "
+     "limits are per worker", 1, 64},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,
@@ -346,6 +350,8 @@ static int store_int(sluice_config_t *cfg, const sluice_config_key_t *k, const c
         cfg->batch_max_ms = v;
     else if (strcmp(k->key, "batch.max_bytes") == 0)
         cfg->batch_max_bytes = v;
+    else if (strcmp(k->key, "workers") == 0)
+        cfg->workers = (int)v;
     else if (strcmp(k->key, "registry.timeout_ms") == 0)
         cfg->registry_timeout_ms = v;
     else if (strcmp(k->key, "retry.max_elapsed_ms") == 0)
@@ -1050,6 +1056,7 @@ void sluice_config_print(const sluice_config_t *cfg, FILE *out)
     fprintf(out, "  batch.max_events = %ld\n", cfg->batch_max_events);
     fprintf(out, "  batch.max_ms = %ld\n", cfg->batch_max_ms);
     fprintf(out, "  batch.max_bytes = %ld\n", cfg->batch_max_bytes);
+    fprintf(out, "  workers = %d\n", cfg->workers);
     fprintf(out, "  decode.unavailable_placeholder = %s\n", cfg->unavailable_placeholder);
     fprintf(out, "  format.key = %s\n  format.value = %s\n", cfg->format_key, cfg->format_value);
     if (cfg->registry_url)

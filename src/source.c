@@ -320,6 +320,15 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
     for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (conf_set(conf, defaults[i][0], defaults[i][1], err) < 0)
             goto fail;
+    /* several workers in one process share its memory bound: each gets a
+     * share of the prefetch queue (kafka.* still overrides it) */
+    if (cfg->workers > 1) {
+        char kb[24];
+        int share = 4096 / cfg->workers;
+        snprintf(kb, sizeof(kb), "%d", share < 1024 ? 1024 : share);
+        if (conf_set(conf, "queued.max.messages.kbytes", kb, err) < 0)
+            goto fail;
+    }
     /* librdkafka 2.2+ can look at a full prefetch queue again sooner than
      * after a second by itself (see refill_t) */
     if (rd_kafka_version() >= 0x020200ff && conf_set(conf, "fetch.queue.backoff.ms", "10", err) < 0)

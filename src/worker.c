@@ -910,8 +910,10 @@ sluice_worker_t *sluice_worker_new(const sluice_config_t *cfg, const sluice_hand
     strmap_init(&w->topics);
     w->exit_at_end = exit_at_end;
     /* a catch-up shows its progress: a terminal line, or a log line per 10 s */
-    if (exit_at_end)
-        w->prog = sluice_progress_new(stderr, SLUICE_PROGRESS_AUTO, 10000);
+    if (exit_at_end) /* several workers in one process: log lines, not one terminal line each */
+        w->prog = sluice_progress_new(stderr, cfg->workers > 1 ? SLUICE_PROGRESS_LOG
+                                                               : SLUICE_PROGRESS_AUTO,
+                                      10000);
 
     /* PostgreSQL first: the ledger must be readable before any assignment */
     w->ap = sluice_apply_new(cfg, handlers, nhandlers, err);

@@ -30,6 +30,7 @@ typedef struct {
     long batch_max_events; /* batch.max_events */
     long batch_max_ms;     /* batch.max_ms */
     long batch_max_bytes;  /* batch.max_bytes */
+    int workers;           /* workers: consumers (and batch connections) in this process */
 
     char *unavailable_placeholder; /* decode.unavailable_placeholder */
 

@@ -50,6 +50,7 @@ static void test_config_minimal_defaults(void **state)
     assert_int_equal(cfg->batch_max_events, 5000);
     assert_int_equal(cfg->batch_max_ms, 200);
     assert_int_equal(cfg->batch_max_bytes, 4194304);
+    assert_int_equal(cfg->workers, 1);
     assert_false(cfg->mirror_reconcile);
     assert_string_equal(cfg->unavailable_placeholder, "__debezium_unavailable_value");
     sluice_config_destroy(cfg);
@@ -67,7 +68,8 @@ static void test_config_nested_and_overrides(void **state)
                " \"postgres\": {\"conninfo\": \"x=y\"}, \"topics\": \"t.s.a\","
                " \"mirror\": {\"schema\": \"replica\", \"tables\": {\"t.s.a\": \"other.b\"},"
                " \"reconcile_deletes\": true},"
-               " \"batch\": {\"max_events\": 10, \"max_ms\": \"50\", \"max_bytes\": 100000}}",
+               " \"batch\": {\"max_events\": 10, \"max_ms\": \"50\", \"max_bytes\": 100000},"
+               " \"workers\": 3}",
                &err);
     assert_non_null(cfg);
     assert_string_equal(sluice_config_kafka_get(cfg, "session.timeout.ms"), "6000");
@@ -79,6 +81,7 @@ static void test_config_nested_and_overrides(void **state)
     assert_int_equal(cfg->batch_max_events, 10);
     assert_int_equal(cfg->batch_max_ms, 50);
     assert_int_equal(cfg->batch_max_bytes, 100000);
+    assert_int_equal(cfg->workers, 3);
     assert_true(cfg->mirror_reconcile);
     sluice_config_destroy(cfg);
 }

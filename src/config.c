@@ -48,8 +48,8 @@ const sluice_config_key_t sluice_config_keys[] = {
      "batch: bounds the worker's memory, two batches are held at a time", 65536, 1073741824},
     {"workers", SLUICE_CFG_INT, "1", 0, "SLUICE_WORKERS",
      "workers in this process, each a consumer of the group with its own PostgreSQL connection: "
-     "one connection applies what PostgreSQL takes through one connection; queue and batch "
-     "limits are per worker", 1, 64},
+     "one connection applies what PostgreSQL takes through one connection; they share "
+     "batch.max_bytes and the prefetch queue", 1, 64},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,

@@ -100,6 +100,7 @@ struct sluice_worker {
     int abandoned;    /* what was in hand was given up (a rebalance during a backoff) */
     uint64_t applied_total;
     uint64_t split_total; /* values added with their schema held apart */
+    size_t batch_bytes;   /* batch.max_bytes, this worker's share of it */
 };
 
 static int64_t now_ms(void)
@@ -216,7 +217,7 @@ static char *store(sluice_worker_t *w, batch_t *b, size_t n)
 static void blocks_release(sluice_worker_t *w, block_t *k)
 {
     /* enough for the largest batches in hand (cur, fly, a stash), the rest freed */
-    size_t keep = 3 * ((size_t)w->cfg->batch_max_bytes / BLOCK_SIZE + 2);
+    size_t keep = 3 * (w->batch_bytes / BLOCK_SIZE + 2);
 
     while (k) {
         block_t *next = k->next;
@@ -908,6 +909,10 @@ sluice_worker_t *sluice_worker_new(const sluice_config_t *cfg, const sluice_hand
     }
     w->cfg = cfg;
     strmap_init(&w->topics);
+    /* batch.max_bytes bounds the process: several workers share it */
+    w->batch_bytes = (size_t)cfg->batch_max_bytes / (size_t)(cfg->workers > 1 ? cfg->workers : 1);
+    if (w->batch_bytes < 65536)
+        w->batch_bytes = 65536;
     w->exit_at_end = exit_at_end;
     /* a catch-up shows its progress: a terminal line, or a log line per 10 s */
     if (exit_at_end) /* several workers in one process: log lines, not one terminal line each */
@@ -1031,7 +1036,7 @@ int sluice_worker_run(sluice_worker_t *w, volatile sig_atomic_t *stop)
          * the previous batch — then it keeps growing, so batches are large
          * under load and small (low latency) when the stream is quiet. */
         if (w->cur.n && (w->cur.n >= (size_t)cfg->batch_max_events ||
-                         w->cur.bytes >= (size_t)cfg->batch_max_bytes ||
+                         w->cur.bytes >= w->batch_bytes ||
                          now - w->cur.started >= cfg->batch_max_ms ||
                          (flush && sluice_apply_ready(w->ap))))
             flush_cur(w);

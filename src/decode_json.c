@@ -3664,13 +3664,21 @@ static int fast_key(ctx_t *c, const char *buf, size_t len)
 /* ---------------------------------------------------------------------- */
 /* entry points */
 
-int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
-                              sluice_event_t *ev, sluice_err_t *err)
+enum { D_VALUE, D_SPLIT, D_KEY };
+
+/* The fast path, else (or always, in reference mode) the reference path.
+ * D_SPLIT: a value held split, a = schema, b = payload; the reference path
+ * reads it joined, as it came. */
+static int decode_entry(sluice_json_decoder_t *dec, int what, const char *a, size_t alen,
+                        const char *b, size_t blen, sluice_event_t *ev, sluice_err_t *err)
 {
     if (!dec->reference) {
         sluice_event_t saved = *ev;
-        ctx_t c = {dec, ev, err, "value", NULL, NULL, 1};
-        if (fast_value(&c, buf, len) == 0) {
+        ctx_t c = {dec, ev, err, what == D_KEY ? "key" : "value", NULL, NULL, 1};
+        int rc = what == D_KEY     ? fast_key(&c, a, alen)
+                 : what == D_SPLIT ? fast_value_split(&c, a, alen, b, blen)
+                                   : fast_value(&c, a, alen);
+        if (rc == 0) {
             dec->stats.fast++;
             sluice_event_mark_key_columns(ev);
             return 0;
@@ -3680,34 +3688,36 @@ int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_
     } else {
         dec->stats.reference++;
     }
-    return ref_value(dec, buf, len, ev, err);
+    if (what == D_KEY)
+        return ref_key(dec, a, alen, ev, err);
+    if (what == D_SPLIT) {
+        size_t n = sluice_json_envelope_size(alen, blen);
+        sluice_buf_reset(&dec->joined);
+        if (sluice_buf_reserve(&dec->joined, n) < 0)
+            return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
+        sluice_json_envelope_join(dec->joined.data, a, alen, b, blen);
+        return ref_value(dec, dec->joined.data, n, ev, err);
+    }
+    return ref_value(dec, a, alen, ev, err);
+}
+
+int sluice_json_decoder_value(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                              sluice_event_t *ev, sluice_err_t *err)
+{
+    return decode_entry(dec, D_VALUE, buf, len, NULL, 0, ev, err);
 }
 
 int sluice_json_decoder_value_split(sluice_json_decoder_t *dec, const char *schema,
                                     size_t schema_len, const char *payload, size_t payload_len,
                                     sluice_event_t *ev, sluice_err_t *err)
 {
-    size_t n = sluice_json_envelope_size(schema_len, payload_len);
+    return decode_entry(dec, D_SPLIT, schema, schema_len, payload, payload_len, ev, err);
+}
 
-    if (!dec->reference) {
-        sluice_event_t saved = *ev;
-        ctx_t c = {dec, ev, err, "value", NULL, NULL, 1};
-        if (fast_value_split(&c, schema, schema_len, payload, payload_len) == 0) {
-            dec->stats.fast++;
-            sluice_event_mark_key_columns(ev);
-            return 0;
-        }
-        f_undo(ev, &saved);
-        dec->stats.fallback++;
-    } else {
-        dec->stats.reference++;
-    }
-    /* the reference path reads the value as it came */
-    sluice_buf_reset(&dec->joined);
-    if (sluice_buf_reserve(&dec->joined, n) < 0)
-        return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
-    sluice_json_envelope_join(dec->joined.data, schema, schema_len, payload, payload_len);
-    return ref_value(dec, dec->joined.data, n, ev, err);
+int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
+                            sluice_event_t *ev, sluice_err_t *err)
+{
+    return decode_entry(dec, D_KEY, buf, len, NULL, 0, ev, err);
 }
 
 #define ENV_HEAD "{\"schema\":"
@@ -3763,21 +3773,3 @@ void sluice_json_envelope_join(char *out, const char *schema, size_t schema_len,
     out[payload_len] = '}';
 }
 
-int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t len,
-                            sluice_event_t *ev, sluice_err_t *err)
-{
-    if (!dec->reference) {
-        sluice_event_t saved = *ev;
-        ctx_t c = {dec, ev, err, "key", NULL, NULL, 1};
-        if (fast_key(&c, buf, len) == 0) {
-            dec->stats.fast++;
-            sluice_event_mark_key_columns(ev);
-            return 0;
-        }
-        f_undo(ev, &saved);
-        dec->stats.fallback++;
-    } else {
-        dec->stats.reference++;
-    }
-    return ref_key(dec, buf, len, ev, err);
-}

@@ -4,6 +4,7 @@ topic, create the target table with the write audit, and check the end state.
 """
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -45,6 +46,38 @@ def ledger_total(pg, group, topic):
     except AssertionError:  # sluice.offsets not created yet
         return 0
     return sum(off for (t, _), off in led.items() if t == topic)
+
+
+def kill_loop(env, w, stream, group, kills, rnd, max_delay=4.0,
+              mid_stream=False):
+    """Starts w and kill -9s it `kills` times, each at a random moment (rnd)
+    once the restarted process applies again (not while it waits for its
+    dead predecessor to leave the group). The ledger must never move
+    backwards; mid_stream: every kill must land before the end of the
+    stream. Returns the ledger total after the last kill."""
+    last = 0
+    for i in range(kills):
+        w.start()
+        if last < stream.total:
+            st.wait_until(lambda: not w.running or ledger_total(
+                env.pg, group, stream.topic) > last, 60,
+                "the restarted worker to make progress", interval=0.05)
+        delay = rnd.uniform(0.5, max_delay)
+        time.sleep(delay)
+        st.assert_true(w.running, "sluice exited on its own (rc %s):\n%s"
+                       % (w.proc.returncode, w.stderr()[-3000:]))
+        w.kill9()
+        done = ledger_total(env.pg, group, stream.topic)
+        print("kill %d after %.2f s: ledger at %d/%d" % (
+            i + 1, delay, done, stream.total), flush=True)
+        st.assert_true(done >= last, "ledger moved backwards: %d -> %d"
+                       % (last, done))
+        st.assert_true(not mid_stream or done < stream.total,
+                       "kill %d landed after the end of the stream: the kills "
+                       "no longer test anything (slow the worker down more)"
+                       % (i + 1))
+        last = done
+    return last
 
 
 def check_final(env, stream, group, audit=True, kafka_committed=True):

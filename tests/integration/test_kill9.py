@@ -4,7 +4,6 @@ each followed by a restart; then a final --exit-at-end run.  The end state
 is exact, no source position was written twice (each write is audited in
 the same transaction), and the ledger never moved backwards."""
 import random
-import time
 
 import streamlib
 from streamlib import st
@@ -24,27 +23,7 @@ def test(env):
     # not kept waiting 45 s for its dead predecessor to leave the group.
     w = env.sluice("w", group=GROUP, topics=[s.topic],
                    batch={"max_events": 500, "max_ms": 100})
-    last = 0
-    for i in range(KILLS):
-        w.start()
-        # Start the clock once the worker applies again, so that the kill
-        # lands in its work rather than while it waits for the dead
-        # predecessor to leave the group.
-        if last < s.total:
-            st.wait_until(lambda: not w.running or streamlib.ledger_total(
-                env.pg, GROUP, s.topic) > last, 60,
-                "the restarted worker to make progress", interval=0.05)
-        delay = rnd.uniform(0.5, 4.0)
-        time.sleep(delay)
-        st.assert_true(w.running, "sluice exited on its own (rc %s):\n%s"
-                       % (w.proc.returncode, w.stderr()[-3000:]))
-        w.kill9()
-        done = streamlib.ledger_total(env.pg, GROUP, s.topic)
-        print("kill %d after %.2f s: ledger at %d/%d" % (i + 1, delay, done,
-                                                          s.total), flush=True)
-        st.assert_true(done >= last, "ledger moved backwards: %d -> %d"
-                       % (last, done))
-        last = done
+    last = streamlib.kill_loop(env, w, s, GROUP, KILLS, rnd)
     if last >= s.total:
         print("note: the stream was fully applied before the last kill; "
               "later kills hit an idle worker", flush=True)

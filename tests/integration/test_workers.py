@@ -6,7 +6,6 @@ at random (seeded) moments, restarted each time, then run to the end with
 twice (audited in the same transaction as each write), the ledger never
 moved backwards, and both workers had partitions of their own."""
 import random
-import time
 
 import streamlib
 from streamlib import st
@@ -23,24 +22,7 @@ def test(env):
     w = env.sluice("w", group=GROUP, topics=[s.topic],
                    batch={"max_events": 500, "max_ms": 100},
                    extra={"workers": 2})
-    last = 0
-    for i in range(KILLS):
-        w.start()
-        if last < s.total:
-            st.wait_until(lambda: not w.running or streamlib.ledger_total(
-                env.pg, GROUP, s.topic) > last, 60,
-                "the restarted process to make progress", interval=0.05)
-        delay = rnd.uniform(0.5, 3.0)
-        time.sleep(delay)
-        st.assert_true(w.running, "sluice exited on its own (rc %s):\n%s"
-                       % (w.proc.returncode, w.stderr()[-3000:]))
-        w.kill9()
-        done = streamlib.ledger_total(env.pg, GROUP, s.topic)
-        print("kill %d after %.2f s: ledger at %d/%d" % (i + 1, delay, done,
-                                                          s.total), flush=True)
-        st.assert_true(done >= last, "ledger moved backwards: %d -> %d"
-                       % (last, done))
-        last = done
+    streamlib.kill_loop(env, w, s, GROUP, KILLS, rnd, max_delay=3.0)
     env.pg.execute("UPDATE audit.settings SET throttle = 0")
     rc, err = w.run_to_end(timeout=600)
     st.assert_true(rc == 0, "final run exited %s:\n%s" % (rc, err[-3000:]))

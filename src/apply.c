@@ -350,6 +350,21 @@ void sluice_msg_value_copy(const sluice_msg_t *msg, void *out)
         memcpy(out, msg->value, msg->value_len);
 }
 
+size_t sluice_msg_key_size(const sluice_msg_t *msg)
+{
+    return msg->key_schema ? sluice_json_envelope_size(msg->key_schema_len, msg->key_len)
+                           : msg->key_len;
+}
+
+void sluice_msg_key_copy(const sluice_msg_t *msg, void *out)
+{
+    if (msg->key_schema)
+        sluice_json_envelope_join(out, msg->key_schema, msg->key_schema_len, msg->key,
+                                  msg->key_len);
+    else if (msg->key_len)
+        memcpy(out, msg->key, msg->key_len);
+}
+
 static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err)
 {
     sluice_event_t *ev = &ap->ev;
@@ -359,7 +374,9 @@ static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err
     ev->partition = msg->partition;
     ev->offset = msg->offset;
     if (msg->key && msg->key_len &&
-        sluice_decoder_key(ap->dec, msg->key, msg->key_len, ev, err) < 0) {
+        (msg->key_schema ? sluice_decoder_key_split(ap->dec, msg->key_schema, msg->key_schema_len,
+                                                    msg->key, msg->key_len, ev, err)
+                         : sluice_decoder_key(ap->dec, msg->key, msg->key_len, ev, err)) < 0) {
         sluice_err_prefix(err, "decoding the record key");
         return -1;
     }

@@ -166,21 +166,42 @@ int sluice_decoder_value(sluice_decoder_t *dec, const void *buf, size_t len, slu
     return sluice_json_decoder_value(dec->json, buf, len, ev, err);
 }
 
+/* A key or value held split, for a decoder told it is Avro: judged on the
+ * joined bytes, as it came. */
+static int joined_decode(sluice_decoder_t *dec, int key, const char *schema, size_t schema_len,
+                         const char *payload, size_t payload_len, sluice_event_t *ev,
+                         sluice_err_t *err)
+{
+    size_t n = sluice_json_envelope_size(schema_len, payload_len);
+    char *joined = malloc(n);
+    int rc;
+
+    if (!joined)
+        return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
+    sluice_json_envelope_join(joined, schema, schema_len, payload, payload_len);
+    rc = key ? sluice_decoder_key(dec, joined, n, ev, err)
+             : sluice_decoder_value(dec, joined, n, ev, err);
+    free(joined);
+    return rc;
+}
+
 int sluice_decoder_value_split(sluice_decoder_t *dec, const char *schema, size_t schema_len,
                                const char *payload, size_t payload_len, sluice_event_t *ev,
                                sluice_err_t *err)
 {
-    if (dec->value_fmt == FMT_AVRO) { /* not Avro: say so as for the joined bytes */
-        size_t n = sluice_json_envelope_size(schema_len, payload_len);
-        char *joined = malloc(n);
-        int rc;
-        if (!joined)
-            return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
-        sluice_json_envelope_join(joined, schema, schema_len, payload, payload_len);
-        rc = sluice_decoder_value(dec, joined, n, ev, err);
-        free(joined);
-        return rc;
-    }
+    if (dec->value_fmt == FMT_AVRO)
+        return joined_decode(dec, 0, schema, schema_len, payload, payload_len, ev, err);
     return sluice_json_decoder_value_split(dec->json, schema, schema_len, payload, payload_len, ev,
                                            err);
+}
+
+int sluice_decoder_key_split(sluice_decoder_t *dec, const char *schema, size_t schema_len,
+                             const char *payload, size_t payload_len, sluice_event_t *ev,
+                             sluice_err_t *err)
+{
+    if (dec->key_fmt == FMT_AVRO)
+        return joined_decode(dec, 1, schema, schema_len, payload, payload_len, ev, err);
+    ev->key.present = 0;
+    return sluice_json_decoder_key_split(dec->json, schema, schema_len, payload, payload_len, ev,
+                                         err);
 }

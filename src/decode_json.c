@@ -3661,23 +3661,50 @@ static int fast_key(ctx_t *c, const char *buf, size_t len)
     return 0;
 }
 
+/* fast_key of {"schema":S,"payload":P} held as S and P. */
+static int fast_key_split(ctx_t *c, const char *s, size_t slen, const char *p, size_t plen)
+{
+    const char *end = p + plen, *q = p, *after;
+    const centry_t *e;
+    sluice_row_t row;
+    js_val_t v;
+
+    memset(&row, 0, sizeof(row));
+    if (!slen || *s != '{' || !plen)
+        return -1;
+    if (!(e = schema_at(c->dec, CK_KEY, s, s + slen, &after)) || after != s + slen || !e->key)
+        return -1;
+    if (*p == '{') {
+        if (walk_row_plan(c, e->key, &q, end, 1, &row) < 0)
+            return -1;
+    } else if (!(q = js_value_at(p, end, 1, &v, NULL)) || v.type != JS_NULL) {
+        return -1; /* a null payload: no key columns */
+    }
+    if (f_end(q, end) < 0)
+        return -1;
+    c->ev->key = row;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* entry points */
 
-enum { D_VALUE, D_SPLIT, D_KEY };
+enum { D_VALUE, D_SPLIT, D_KEY, D_KEY_SPLIT };
 
 /* The fast path, else (or always, in reference mode) the reference path.
- * D_SPLIT: a value held split, a = schema, b = payload; the reference path
- * reads it joined, as it came. */
+ * D_SPLIT, D_KEY_SPLIT: a value or key held split, a = schema, b = payload;
+ * the reference path reads it joined, as it came. */
 static int decode_entry(sluice_json_decoder_t *dec, int what, const char *a, size_t alen,
                         const char *b, size_t blen, sluice_event_t *ev, sluice_err_t *err)
 {
     if (!dec->reference) {
         sluice_event_t saved = *ev;
-        ctx_t c = {dec, ev, err, what == D_KEY ? "key" : "value", NULL, NULL, 1};
-        int rc = what == D_KEY     ? fast_key(&c, a, alen)
-                 : what == D_SPLIT ? fast_value_split(&c, a, alen, b, blen)
-                                   : fast_value(&c, a, alen);
+        int key = what == D_KEY || what == D_KEY_SPLIT;
+        ctx_t c = {dec, ev, err, key ? "key" : "value", NULL, NULL, 1};
+        int rc = what == D_KEY         ? fast_key(&c, a, alen)
+                 : what == D_KEY_SPLIT ? fast_key_split(&c, a, alen, b, blen)
+                 : what == D_SPLIT     ? fast_value_split(&c, a, alen, b, blen)
+                                       : fast_value(&c, a, alen);
         if (rc == 0) {
             dec->stats.fast++;
             sluice_event_mark_key_columns(ev);
@@ -3688,16 +3715,17 @@ static int decode_entry(sluice_json_decoder_t *dec, int what, const char *a, siz
     } else {
         dec->stats.reference++;
     }
-    if (what == D_KEY)
-        return ref_key(dec, a, alen, ev, err);
-    if (what == D_SPLIT) {
+    if (what == D_SPLIT || what == D_KEY_SPLIT) {
         size_t n = sluice_json_envelope_size(alen, blen);
         sluice_buf_reset(&dec->joined);
         if (sluice_buf_reserve(&dec->joined, n) < 0)
             return sluice_err_set(err, SLUICE_ERR_FATAL, "decode: out of memory");
         sluice_json_envelope_join(dec->joined.data, a, alen, b, blen);
-        return ref_value(dec, dec->joined.data, n, ev, err);
+        a = dec->joined.data;
+        alen = n;
     }
+    if (what == D_KEY || what == D_KEY_SPLIT)
+        return ref_key(dec, a, alen, ev, err);
     return ref_value(dec, a, alen, ev, err);
 }
 
@@ -3718,6 +3746,13 @@ int sluice_json_decoder_key(sluice_json_decoder_t *dec, const void *buf, size_t 
                             sluice_event_t *ev, sluice_err_t *err)
 {
     return decode_entry(dec, D_KEY, buf, len, NULL, 0, ev, err);
+}
+
+int sluice_json_decoder_key_split(sluice_json_decoder_t *dec, const char *schema,
+                                  size_t schema_len, const char *payload, size_t payload_len,
+                                  sluice_event_t *ev, sluice_err_t *err)
+{
+    return decode_entry(dec, D_KEY_SPLIT, schema, schema_len, payload, payload_len, ev, err);
 }
 
 #define ENV_HEAD "{\"schema\":"

@@ -107,9 +107,9 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
     struct timeval tv;
     struct tm tm;
     int waited = 0;
-    char *joined = NULL;
-    void *value;
-    size_t value_len;
+    char *joined = NULL, *joined_key = NULL;
+    void *value, *key;
+    size_t value_len, key_len;
 
     hdr(h, "__connect.errors.topic", msg->topic);
     snprintf(num, sizeof(num), "%" PRId32, msg->partition);
@@ -134,21 +134,28 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
     snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03dZ", (int)(tv.tv_usec / 1000));
     hdr(h, "__sluice.errors.failed_at", when);
 
-    /* a value held split is written as it came */
+    /* a key or value held split is written as it came */
     value_len = msg->value ? sluice_msg_value_size(msg) : 0;
-    if (msg->schema && !(joined = malloc(value_len))) {
+    key_len = msg->key ? sluice_msg_key_size(msg) : 0;
+    if ((msg->schema && !(joined = malloc(value_len))) ||
+        (msg->key_schema && !(joined_key = malloc(key_len)))) {
+        free(joined);
         rd_kafka_headers_destroy(h);
         return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "dlq: out of memory");
     }
     if (joined)
         sluice_msg_value_copy(msg, joined);
+    if (joined_key)
+        sluice_msg_key_copy(msg, joined_key);
     value = joined ? joined : (void *)msg->value;
+    key = joined_key ? joined_key : (void *)msg->key;
     rerr = rd_kafka_producev(d->rk, RD_KAFKA_V_TOPIC(topic),
-                             RD_KAFKA_V_KEY(msg->key, msg->key ? msg->key_len : 0),
+                             RD_KAFKA_V_KEY(key, key_len),
                              RD_KAFKA_V_VALUE(value, msg->value ? value_len : 0),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
                              RD_KAFKA_V_OPAQUE(&ack), RD_KAFKA_V_END);
     free(joined); /* copied by librdkafka */
+    free(joined_key);
     if (rerr) {
         rd_kafka_headers_destroy(h);
         return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "dlq: cannot produce to %s: %s", topic,

@@ -60,6 +60,7 @@ typedef struct {
     sluice_msg_t *msgs;
     rd_kafka_headers_t **hdrs; /* the messages' headers (NULL: none), for the DLQ */
     sref_t **srefs;            /* the schemas of split values, else NULL */
+    sref_t **ksrefs;           /* the same for keys */
     size_t n, cap;
     size_t bytes; /* keys and values as held (a shared schema is not counted) */
     block_t *blocks; /* newest first: the one being filled */
@@ -274,24 +275,26 @@ static sref_t *sref_get(sluice_worker_t *w, const char *s, size_t len)
     return r;
 }
 
-/* Whether m's value is {"schema":S,"payload":P}: its schema's shared copy
- * and where P is; NULL to keep the value whole. */
-static sref_t *split_value(sluice_worker_t *w, const rd_kafka_message_t *m, size_t *poff,
-                           size_t *plen)
+/* Whether a key or value v is {"schema":S,"payload":P}: its schema's shared
+ * copy and where P is; NULL to keep it whole. */
+static sref_t *split_envelope(sluice_worker_t *w, const void *v, size_t len, size_t *poff,
+                              size_t *plen)
 {
     size_t soff, slen, i;
 
+    if (!v || !len)
+        return NULL;
     for (i = 0; i < w->nsrefs && i < SREFS_TRY; i++)
-        if (sluice_json_envelope_split(m->payload, m->len, w->srefs[i]->bytes, w->srefs[i]->len,
-                                       &soff, &slen, poff, plen)) {
+        if (sluice_json_envelope_split(v, len, w->srefs[i]->bytes, w->srefs[i]->len, &soff, &slen,
+                                       poff, plen)) {
             sref_t *r = w->srefs[i];
             memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
             w->srefs[0] = r;
             return r;
         }
-    if (!sluice_json_envelope_split(m->payload, m->len, NULL, 0, &soff, &slen, poff, plen))
+    if (!sluice_json_envelope_split(v, len, NULL, 0, &soff, &slen, poff, plen))
         return NULL;
-    return sref_get(w, (const char *)m->payload + soff, slen);
+    return sref_get(w, (const char *)v + soff, slen);
 }
 
 /* The worker's copy of a topic name. */
@@ -312,7 +315,7 @@ static int batch_grow(batch_t *b, size_t need)
     size_t cap = b->cap ? b->cap : 256;
     sluice_msg_t *msgs;
     rd_kafka_headers_t **hdrs;
-    sref_t **srefs;
+    sref_t **srefs, **ksrefs;
 
     if (need <= b->cap)
         return 0;
@@ -327,6 +330,9 @@ static int batch_grow(batch_t *b, size_t need)
     if (!(srefs = realloc(b->srefs, cap * sizeof(*srefs))))
         return -1;
     b->srefs = srefs;
+    if (!(ksrefs = realloc(b->ksrefs, cap * sizeof(*ksrefs))))
+        return -1;
+    b->ksrefs = ksrefs;
     b->cap = cap;
     return 0;
 }
@@ -336,15 +342,15 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
 {
     sluice_msg_t *msg;
     rd_kafka_headers_t *h = NULL;
-    sref_t *r = NULL;
-    size_t voff = 0, vlen = m->len;
+    sref_t *r, *kr;
+    size_t voff = 0, vlen = m->len, koff = 0, klen = m->key_len;
     const char *topic = topic_name(w, rd_kafka_topic_name(m->rkt));
     assigned_t *a;
     char *key = NULL, *value = NULL;
 
-    if (m->payload && m->len)
-        r = split_value(w, m, &voff, &vlen);
-    if (!topic || batch_grow(b, b->n + 1) < 0 || (m->key && !(key = store(w, b, m->key_len))) ||
+    r = split_envelope(w, m->payload, m->len, &voff, &vlen);
+    kr = split_envelope(w, m->key, m->key_len, &koff, &klen);
+    if (!topic || batch_grow(b, b->n + 1) < 0 || (m->key && !(key = store(w, b, klen))) ||
         (m->payload && !(value = store(w, b, vlen)))) {
         rd_kafka_message_destroy(m);
         return -1;
@@ -352,7 +358,7 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
     if (!b->n)
         b->started = now_ms();
     if (key)
-        memcpy(key, m->key, m->key_len);
+        memcpy(key, (const char *)m->key + koff, klen);
     if (value)
         memcpy(value, (const char *)m->payload + voff, vlen);
     /* only a dead letter carries them on */
@@ -363,17 +369,22 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
     msg->partition = m->partition;
     msg->offset = m->offset;
     msg->key = key;
-    msg->key_len = key ? m->key_len : 0;
+    msg->key_len = key ? klen : 0;
+    msg->key_schema = kr ? kr->bytes : NULL;
+    msg->key_schema_len = kr ? kr->len : 0;
     msg->value = value;
     msg->value_len = value ? vlen : 0;
     msg->schema = r ? r->bytes : NULL;
     msg->schema_len = r ? r->len : 0;
     b->hdrs[b->n] = h;
     b->srefs[b->n] = r;
+    b->ksrefs[b->n] = kr;
     if (r) {
         r->refs++;
         w->split_total++;
     }
+    if (kr)
+        kr->refs++;
     b->bytes += msg->key_len + msg->value_len;
     rd_kafka_message_destroy(m);
     a = as_find(w, topic, msg->partition);
@@ -398,6 +409,7 @@ static int batch_join(batch_t *dst, batch_t *src)
     memcpy(dst->msgs + dst->n, src->msgs, src->n * sizeof(*src->msgs));
     memcpy(dst->hdrs + dst->n, src->hdrs, src->n * sizeof(*src->hdrs));
     memcpy(dst->srefs + dst->n, src->srefs, src->n * sizeof(*src->srefs));
+    memcpy(dst->ksrefs + dst->n, src->ksrefs, src->n * sizeof(*src->ksrefs));
     dst->n += src->n;
     dst->bytes += src->bytes;
     /* src's blocks go behind dst's: dst goes on filling its newest one */
@@ -422,6 +434,8 @@ static void batch_release(sluice_worker_t *w, batch_t *b)
             rd_kafka_headers_destroy(b->hdrs[i]);
         if (b->srefs[i])
             b->srefs[i]->refs--;
+        if (b->ksrefs[i])
+            b->ksrefs[i]->refs--;
     }
     blocks_release(w, b->blocks);
     b->blocks = NULL;
@@ -434,6 +448,7 @@ static void batch_free(batch_t *b)
     free(b->msgs);
     free(b->hdrs);
     free(b->srefs);
+    free(b->ksrefs);
 }
 
 /* Commits to Kafka the next offsets of msgs[0, n) (after PostgreSQL did). */

@@ -29,15 +29,20 @@ typedef struct {
     const void *value; /* NULL: tombstone */
     size_t value_len;
     /* Non-NULL: the value is a JSON {"schema":S,"payload":P} held split
-     * (sluice_json_envelope_split); schema is S, value is P. */
+     * (sluice_json_envelope_split); schema is S, value is P. The same for
+     * the key with key_schema. */
     const char *schema;
     size_t schema_len;
+    const char *key_schema;
+    size_t key_schema_len;
 } sluice_msg_t;
 
-/* The value's size and bytes as they came, split or not (out has
- * sluice_msg_value_size() bytes). */
+/* The value's (key's) size and bytes as they came, split or not (out has
+ * that many bytes). */
 size_t sluice_msg_value_size(const sluice_msg_t *msg);
 void sluice_msg_value_copy(const sluice_msg_t *msg, void *out);
+size_t sluice_msg_key_size(const sluice_msg_t *msg);
+void sluice_msg_key_copy(const sluice_msg_t *msg, void *out);
 
 typedef struct {
     size_t applied;      /* msgs[0, applied) are committed in PostgreSQL */

@@ -44,5 +44,9 @@ int sluice_decoder_value(sluice_decoder_t *dec, const void *buf, size_t len, slu
 int sluice_decoder_value_split(sluice_decoder_t *dec, const char *schema, size_t schema_len,
                                const char *payload, size_t payload_len, sluice_event_t *ev,
                                sluice_err_t *err);
+/* The same for a record key held split. */
+int sluice_decoder_key_split(sluice_decoder_t *dec, const char *schema, size_t schema_len,
+                             const char *payload, size_t payload_len, sluice_event_t *ev,
+                             sluice_err_t *err);
 
 #endif

@@ -90,5 +90,10 @@ void sluice_json_envelope_join(char *out, const char *schema, size_t schema_len,
 int sluice_json_decoder_value_split(sluice_json_decoder_t *dec, const char *schema,
                                     size_t schema_len, const char *payload, size_t payload_len,
                                     sluice_event_t *ev, sluice_err_t *err);
+/* The same for a record key held split (JsonConverter keys have the layout
+ * too): sluice_json_decoder_key() of the joined bytes. */
+int sluice_json_decoder_key_split(sluice_json_decoder_t *dec, const char *schema,
+                                  size_t schema_len, const char *payload, size_t payload_len,
+                                  sluice_event_t *ev, sluice_err_t *err);
 
 #endif

@@ -336,33 +336,17 @@ static void msg_err(sluice_err_t *err, const sluice_msg_t *msg)
                       msg->offset);
 }
 
-size_t sluice_msg_value_size(const sluice_msg_t *msg)
+size_t sluice_msg_joined(const char *schema, size_t schema_len, const void *part, size_t len,
+                         void *out)
 {
-    return msg->schema ? sluice_json_envelope_size(msg->schema_len, msg->value_len)
-                       : msg->value_len;
-}
-
-void sluice_msg_value_copy(const sluice_msg_t *msg, void *out)
-{
-    if (msg->schema)
-        sluice_json_envelope_join(out, msg->schema, msg->schema_len, msg->value, msg->value_len);
-    else if (msg->value_len)
-        memcpy(out, msg->value, msg->value_len);
-}
-
-size_t sluice_msg_key_size(const sluice_msg_t *msg)
-{
-    return msg->key_schema ? sluice_json_envelope_size(msg->key_schema_len, msg->key_len)
-                           : msg->key_len;
-}
-
-void sluice_msg_key_copy(const sluice_msg_t *msg, void *out)
-{
-    if (msg->key_schema)
-        sluice_json_envelope_join(out, msg->key_schema, msg->key_schema_len, msg->key,
-                                  msg->key_len);
-    else if (msg->key_len)
-        memcpy(out, msg->key, msg->key_len);
+    if (!schema) {
+        if (out && len)
+            memcpy(out, part, len);
+        return len;
+    }
+    if (out)
+        sluice_json_envelope_join(out, schema, schema_len, part, len);
+    return sluice_json_envelope_size(schema_len, len);
 }
 
 static int decode(sluice_apply_t *ap, const sluice_msg_t *msg, sluice_err_t *err)

@@ -135,8 +135,12 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
     hdr(h, "__sluice.errors.failed_at", when);
 
     /* a key or value held split is written as it came */
-    value_len = msg->value ? sluice_msg_value_size(msg) : 0;
-    key_len = msg->key ? sluice_msg_key_size(msg) : 0;
+    value_len = msg->value ? sluice_msg_joined(msg->schema, msg->schema_len, msg->value,
+                                               msg->value_len, NULL)
+                           : 0;
+    key_len = msg->key ? sluice_msg_joined(msg->key_schema, msg->key_schema_len, msg->key,
+                                           msg->key_len, NULL)
+                       : 0;
     if ((msg->schema && !(joined = malloc(value_len))) ||
         (msg->key_schema && !(joined_key = malloc(key_len)))) {
         free(joined);
@@ -144,9 +148,9 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
         return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "dlq: out of memory");
     }
     if (joined)
-        sluice_msg_value_copy(msg, joined);
+        sluice_msg_joined(msg->schema, msg->schema_len, msg->value, msg->value_len, joined);
     if (joined_key)
-        sluice_msg_key_copy(msg, joined_key);
+        sluice_msg_joined(msg->key_schema, msg->key_schema_len, msg->key, msg->key_len, joined_key);
     value = joined ? joined : (void *)msg->value;
     key = joined_key ? joined_key : (void *)msg->key;
     rerr = rd_kafka_producev(d->rk, RD_KAFKA_V_TOPIC(topic),

@@ -5,6 +5,7 @@
 #include "sluice/worker.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,14 +54,15 @@ typedef struct {
     char bytes[];
 } sref_t;
 
+/* The shared schema a split key or value points into. */
+#define SREF_OF(p) ((sref_t *)(void *)((char *)(p) - offsetof(sref_t, bytes)))
+
 #define SREFS_MAX 64 /* schemas kept for reuse while no message carries them */
 #define SREFS_TRY 8  /* the most recent ones, compared byte for byte */
 
 typedef struct {
     sluice_msg_t *msgs;
     rd_kafka_headers_t **hdrs; /* the messages' headers (NULL: none), for the DLQ */
-    sref_t **srefs;            /* the schemas of split values, else NULL */
-    sref_t **ksrefs;           /* the same for keys */
     size_t n, cap;
     size_t bytes; /* keys and values as held (a shared schema is not counted) */
     block_t *blocks; /* newest first: the one being filled */
@@ -83,6 +85,7 @@ struct sluice_worker {
     sref_t **srefs; /* schemas of split values, most recently used first */
     size_t nsrefs, capsrefs;
     strmap_t topics; /* topic name -> its copy: names outlive librdkafka's messages */
+    const char *last_topic; /* the copy topic_name() gave last */
 
     assigned_t *as;
     size_t nas, capas;
@@ -215,11 +218,9 @@ static char *store(sluice_worker_t *w, batch_t *b, size_t n)
     return p;
 }
 
-static void blocks_release(sluice_worker_t *w, block_t *k)
+/* Returns blocks to the pool, keeping up to keep of them; the rest freed. */
+static void blocks_release(sluice_worker_t *w, block_t *k, size_t keep)
 {
-    /* enough for the largest batches in hand (cur, fly, a stash), the rest freed */
-    size_t keep = 3 * (w->batch_bytes / BLOCK_SIZE + 2);
-
     while (k) {
         block_t *next = k->next;
         if (k->cap == BLOCK_SIZE && w->npool < keep) {
@@ -233,18 +234,26 @@ static void blocks_release(sluice_worker_t *w, block_t *k)
     }
 }
 
+/* srefs[i], moved to the front (most recently used first). */
+static sref_t *sref_use(sluice_worker_t *w, size_t i)
+{
+    sref_t *r = w->srefs[i];
+
+    memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
+    w->srefs[0] = r;
+    return r;
+}
+
 /* The shared copy of a split value's schema, S = value[off, off+len). */
 static sref_t *sref_get(sluice_worker_t *w, const char *s, size_t len)
 {
-    sref_t *r = NULL;
+    sref_t *r;
     size_t i;
 
     for (i = 0; i < w->nsrefs; i++)
         if (w->srefs[i]->len == len && memcmp(w->srefs[i]->bytes, s, len) == 0)
             break;
-    if (i < w->nsrefs) {
-        r = w->srefs[i];
-    } else {
+    if (i == w->nsrefs) {
         if (w->nsrefs >= SREFS_MAX) { /* forget one no message carries */
             size_t j = w->nsrefs;
             while (j > 0 && w->srefs[j - 1]->refs)
@@ -268,11 +277,10 @@ static sref_t *sref_get(sluice_worker_t *w, const char *s, size_t len)
         r->refs = 0;
         r->len = len;
         memcpy(r->bytes, s, len);
+        w->srefs[w->nsrefs] = r;
         i = w->nsrefs++;
     }
-    memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs)); /* most recent first */
-    w->srefs[0] = r;
-    return r;
+    return sref_use(w, i);
 }
 
 /* Whether a key or value v is {"schema":S,"payload":P}: its schema's shared
@@ -286,27 +294,29 @@ static sref_t *split_envelope(sluice_worker_t *w, const void *v, size_t len, siz
         return NULL;
     for (i = 0; i < w->nsrefs && i < SREFS_TRY; i++)
         if (sluice_json_envelope_split(v, len, w->srefs[i]->bytes, w->srefs[i]->len, &soff, &slen,
-                                       poff, plen)) {
-            sref_t *r = w->srefs[i];
-            memmove(w->srefs + 1, w->srefs, i * sizeof(*w->srefs));
-            w->srefs[0] = r;
-            return r;
-        }
+                                       poff, plen))
+            return sref_use(w, i);
     if (!sluice_json_envelope_split(v, len, NULL, 0, &soff, &slen, poff, plen))
         return NULL;
     return sref_get(w, (const char *)v + soff, slen);
 }
 
-/* The worker's copy of a topic name. */
+/* The worker's copy of a topic name (consecutive messages mostly share one). */
 static const char *topic_name(sluice_worker_t *w, const char *name)
 {
-    size_t len = strlen(name);
-    char *t = strmap_get(&w->topics, name, len);
+    size_t len;
+    char *t;
 
+    if (w->last_topic && strcmp(w->last_topic, name) == 0)
+        return w->last_topic;
+    len = strlen(name);
+    t = strmap_get(&w->topics, name, len);
     if (!t && (t = strdup(name)) && strmap_put(&w->topics, name, len, t) < 0) {
         free(t);
         t = NULL;
     }
+    if (t)
+        w->last_topic = t;
     return t;
 }
 
@@ -315,7 +325,6 @@ static int batch_grow(batch_t *b, size_t need)
     size_t cap = b->cap ? b->cap : 256;
     sluice_msg_t *msgs;
     rd_kafka_headers_t **hdrs;
-    sref_t **srefs, **ksrefs;
 
     if (need <= b->cap)
         return 0;
@@ -327,12 +336,6 @@ static int batch_grow(batch_t *b, size_t need)
     if (!(hdrs = realloc(b->hdrs, cap * sizeof(*hdrs))))
         return -1;
     b->hdrs = hdrs;
-    if (!(srefs = realloc(b->srefs, cap * sizeof(*srefs))))
-        return -1;
-    b->srefs = srefs;
-    if (!(ksrefs = realloc(b->ksrefs, cap * sizeof(*ksrefs))))
-        return -1;
-    b->ksrefs = ksrefs;
     b->cap = cap;
     return 0;
 }
@@ -377,8 +380,6 @@ static int batch_add(sluice_worker_t *w, batch_t *b, rd_kafka_message_t *m)
     msg->schema = r ? r->bytes : NULL;
     msg->schema_len = r ? r->len : 0;
     b->hdrs[b->n] = h;
-    b->srefs[b->n] = r;
-    b->ksrefs[b->n] = kr;
     if (r) {
         r->refs++;
         w->split_total++;
@@ -408,8 +409,6 @@ static int batch_join(batch_t *dst, batch_t *src)
         dst->started = src->started;
     memcpy(dst->msgs + dst->n, src->msgs, src->n * sizeof(*src->msgs));
     memcpy(dst->hdrs + dst->n, src->hdrs, src->n * sizeof(*src->hdrs));
-    memcpy(dst->srefs + dst->n, src->srefs, src->n * sizeof(*src->srefs));
-    memcpy(dst->ksrefs + dst->n, src->ksrefs, src->n * sizeof(*src->ksrefs));
     dst->n += src->n;
     dst->bytes += src->bytes;
     /* src's blocks go behind dst's: dst goes on filling its newest one */
@@ -432,12 +431,13 @@ static void batch_release(sluice_worker_t *w, batch_t *b)
             a->pending--;
         if (b->hdrs[i])
             rd_kafka_headers_destroy(b->hdrs[i]);
-        if (b->srefs[i])
-            b->srefs[i]->refs--;
-        if (b->ksrefs[i])
-            b->ksrefs[i]->refs--;
+        if (b->msgs[i].schema)
+            SREF_OF(b->msgs[i].schema)->refs--;
+        if (b->msgs[i].key_schema)
+            SREF_OF(b->msgs[i].key_schema)->refs--;
     }
-    blocks_release(w, b->blocks);
+    /* enough for the largest batches in hand (cur, fly, a stash) */
+    blocks_release(w, b->blocks, 3 * (w->batch_bytes / BLOCK_SIZE + 2));
     b->blocks = NULL;
     b->n = 0;
     b->bytes = 0;
@@ -447,8 +447,6 @@ static void batch_free(batch_t *b)
 {
     free(b->msgs);
     free(b->hdrs);
-    free(b->srefs);
-    free(b->ksrefs);
 }
 
 /* Commits to Kafka the next offsets of msgs[0, n) (after PostgreSQL did). */
@@ -958,6 +956,8 @@ fail:
 
 void sluice_worker_destroy(sluice_worker_t *w)
 {
+    block_t *blocks;
+
     if (!w)
         return;
     /* leaving the group revokes through hook_revoke, which applies what is
@@ -976,11 +976,10 @@ void sluice_worker_destroy(sluice_worker_t *w)
     batch_free(&w->cur);
     batch_free(&w->fly);
     batch_free(&w->stash);
-    while (w->pool) {
-        block_t *next = w->pool->next;
-        free(w->pool);
-        w->pool = next;
-    }
+    blocks = w->pool;
+    w->pool = NULL;
+    w->npool = 0;
+    blocks_release(w, blocks, 0);
     while (w->nsrefs)
         free(w->srefs[--w->nsrefs]);
     free(w->srefs);

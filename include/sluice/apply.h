@@ -37,12 +37,11 @@ typedef struct {
     size_t key_schema_len;
 } sluice_msg_t;
 
-/* The value's (key's) size and bytes as they came, split or not (out has
- * that many bytes). */
-size_t sluice_msg_value_size(const sluice_msg_t *msg);
-void sluice_msg_value_copy(const sluice_msg_t *msg, void *out);
-size_t sluice_msg_key_size(const sluice_msg_t *msg);
-void sluice_msg_key_copy(const sluice_msg_t *msg, void *out);
+/* A key or value as it came, from its parts (schema NULL: not split, part
+ * is all of it): its size, and its bytes written to out when out is not
+ * NULL (out has that many). */
+size_t sluice_msg_joined(const char *schema, size_t schema_len, const void *part, size_t len,
+                         void *out);
 
 typedef struct {
     size_t applied;      /* msgs[0, applied) are committed in PostgreSQL */

@@ -297,13 +297,15 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
         {"isolation.level", "read_committed"},
         /* Memory: librdkafka prefetches until its queue holds 64 MiB or
          * 100,000 messages by default, and a fetch response may add up to
-         * fetch.max.bytes (50 MiB) on top; 8 MiB (or 10,000 messages) plus
-         * 2 MiB responses keep the whole worker under 55 MB while catching up,
-         * whatever the backlog or the message size (the worker copies what
-         * it takes out of librdkafka at once), and refill_check() keeps the
-         * rate. With 3 KB values (JsonConverter with schemas) 4 MiB held
-         * only ~1,300 messages, a few milliseconds of work. */
-        {"queued.max.messages.kbytes", "8192"},
+         * fetch.max.bytes (50 MiB) on top; 6 MiB (or 10,000 messages) plus
+         * 2 MiB responses keep the whole worker near 50 MB while catching
+         * up, whatever the backlog or the message size (the worker copies
+         * what it takes out of librdkafka at once), and refill_check() keeps
+         * the rate. With 3 KB values (JsonConverter with schemas) 4 MiB held
+         * only ~1,300 messages, a few milliseconds of work, and ran dry
+         * behind a slow broker; 8 MiB gained nothing over 6 MiB but peaked
+         * up to 64 MB. */
+        {"queued.max.messages.kbytes", "6144"},
         {"queued.min.messages", "10000"},
         {"fetch.max.bytes", "2097152"},
         /* A broker answers a long-poll Fetch of partitions without data
@@ -326,7 +328,7 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
      * share of the prefetch queue (kafka.* still overrides it) */
     if (cfg->workers > 1) {
         char kb[24];
-        int share = 8192 / cfg->workers;
+        int share = 6144 / cfg->workers;
         snprintf(kb, sizeof(kb), "%d", share < 1024 ? 1024 : share);
         if (conf_set(conf, "queued.max.messages.kbytes", kb, err) < 0)
             goto fail;

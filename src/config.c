@@ -49,7 +49,7 @@ const sluice_config_key_t sluice_config_keys[] = {
     {"workers", SLUICE_CFG_INT, "1", 0, "SLUICE_WORKERS",
      "workers in this process, each a consumer of the group with its own PostgreSQL connection: "
      "one connection applies what PostgreSQL takes through one connection; they share "
-     "batch.max_bytes and the prefetch queue", 1, 64},
+     "batch.max_bytes, the prefetch queue and fetch.max.bytes", 1, 64},
     {"batch.max_ms", SLUICE_CFG_INT, "200", 0, "SLUICE_BATCH_MAX_MS",
      "longest time a batch collects events before it is applied (ms)", 1, 600000},
     {"decode.unavailable_placeholder", SLUICE_CFG_STRING, "__debezium_unavailable_value", 0, NULL,

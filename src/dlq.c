@@ -95,6 +95,25 @@ static void hdr(rd_kafka_headers_t *h, const char *name, const char *value)
     rd_kafka_header_add(h, name, -1, value, -1);
 }
 
+/* A key or value (part, len; NULL: none) as it came: part itself, or its
+ * parts joined into *owned (the caller frees it) when held split. -1: out
+ * of memory. */
+static int as_came(const char *schema, size_t schema_len, const void *part, size_t len,
+                   const void **bytes, size_t *n, char **owned)
+{
+    *owned = NULL;
+    *bytes = part;
+    *n = part ? len : 0;
+    if (!part || !schema)
+        return 0;
+    *n = sluice_msg_joined(schema, schema_len, part, len, NULL);
+    if (!(*owned = malloc(*n)))
+        return -1;
+    sluice_msg_joined(schema, schema_len, part, len, *owned);
+    *bytes = *owned;
+    return 0;
+}
+
 int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout_ms,
                     sluice_err_t *err)
 {
@@ -108,7 +127,7 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
     struct tm tm;
     int waited = 0;
     char *joined = NULL, *joined_key = NULL;
-    void *value, *key;
+    const void *value, *key;
     size_t value_len, key_len;
 
     hdr(h, "__connect.errors.topic", msg->topic);
@@ -135,27 +154,17 @@ int sluice_dlq_send(sluice_dlq_t *d, const sluice_dlq_record_t *rec, int timeout
     hdr(h, "__sluice.errors.failed_at", when);
 
     /* a key or value held split is written as it came */
-    value_len = msg->value ? sluice_msg_joined(msg->schema, msg->schema_len, msg->value,
-                                               msg->value_len, NULL)
-                           : 0;
-    key_len = msg->key ? sluice_msg_joined(msg->key_schema, msg->key_schema_len, msg->key,
-                                           msg->key_len, NULL)
-                       : 0;
-    if ((msg->schema && !(joined = malloc(value_len))) ||
-        (msg->key_schema && !(joined_key = malloc(key_len)))) {
+    if (as_came(msg->schema, msg->schema_len, msg->value, msg->value_len, &value, &value_len,
+                &joined) < 0 ||
+        as_came(msg->key_schema, msg->key_schema_len, msg->key, msg->key_len, &key, &key_len,
+                &joined_key) < 0) {
         free(joined);
         rd_kafka_headers_destroy(h);
         return sluice_err_set(err, SLUICE_ERR_TRANSIENT, "dlq: out of memory");
     }
-    if (joined)
-        sluice_msg_joined(msg->schema, msg->schema_len, msg->value, msg->value_len, joined);
-    if (joined_key)
-        sluice_msg_joined(msg->key_schema, msg->key_schema_len, msg->key, msg->key_len, joined_key);
-    value = joined ? joined : (void *)msg->value;
-    key = joined_key ? joined_key : (void *)msg->key;
     rerr = rd_kafka_producev(d->rk, RD_KAFKA_V_TOPIC(topic),
-                             RD_KAFKA_V_KEY(key, key_len),
-                             RD_KAFKA_V_VALUE(value, msg->value ? value_len : 0),
+                             RD_KAFKA_V_KEY((void *)key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
                              RD_KAFKA_V_OPAQUE(&ack), RD_KAFKA_V_END);
     free(joined); /* copied by librdkafka */

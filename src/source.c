@@ -10,6 +10,13 @@
 
 #include "sluice/observe.h"
 
+/* The consumer's memory bound (see the defaults in sluice_source_new()),
+ * shared by the workers of one process. */
+#define PREFETCH_KB 6144        /* queued.max.messages.kbytes */
+#define FETCH_MAX_BYTES 2097152 /* fetch.max.bytes */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* Waking librdkafka's fetchers when the prefetch queue drains.
  *
  * librdkafka before 2.2 stops fetching once its prefetch queue holds
@@ -305,9 +312,9 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
          * only ~1,300 messages, a few milliseconds of work, and ran dry
          * behind a slow broker; 8 MiB gained nothing over 6 MiB but peaked
          * up to 64 MB. */
-        {"queued.max.messages.kbytes", "6144"},
+        {"queued.max.messages.kbytes", STR(PREFETCH_KB)},
         {"queued.min.messages", "10000"},
-        {"fetch.max.bytes", "2097152"},
+        {"fetch.max.bytes", STR(FETCH_MAX_BYTES)},
         /* A broker answers a long-poll Fetch of partitions without data
          * only after this wait, and the requests after it on the same
          * connection (refill_check()'s wake-up) with it: librdkafka's 500 ms
@@ -331,8 +338,8 @@ sluice_source_t *sluice_source_new(const sluice_config_t *cfg, const sluice_sour
      * 56-62 MB and the same rate. */
     if (cfg->workers > 1) {
         char kb[24], bytes[24];
-        int share = 6144 / cfg->workers;
-        long fetch = 2097152L / cfg->workers;
+        int share = PREFETCH_KB / cfg->workers;
+        long fetch = FETCH_MAX_BYTES / cfg->workers;
         snprintf(kb, sizeof(kb), "%d", share < 1024 ? 1024 : share);
         snprintf(bytes, sizeof(bytes), "%ld", fetch < 1048576 ? 1048576 : fetch);
         if (conf_set(conf, "queued.max.messages.kbytes", kb, err) < 0 ||

@@ -67,7 +67,6 @@ static int parse_int(const char *s, long min, long max, long *out) {
         return 0;
 }
 
-/* "NAME:PARTITIONS" (":PARTITIONS" optional, default 1). */
 #define MOCK_RETENTION_BYTES ((size_t)5 * 1024 * 1024)
 #define MOCK_RETENTION_SETS ((size_t)100000)
 
@@ -115,6 +114,8 @@ static int lift_retention(void) {
         return lifted;
 }
 
+/* "NAME:PARTITIONS" (":PARTITIONS" optional, default 1); returns the
+ * number of partitions created, -1 with errbuf set. */
 static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
                         char *errbuf, size_t errsize) {
         char name[512];
@@ -140,7 +141,7 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
                          rd_kafka_err2str(err));
                 return -1;
         }
-        return 0;
+        return (int)parts;
 }
 
 /* Runs one stdin command; returns 1 on "quit", 0 otherwise. */
@@ -203,19 +204,16 @@ static int run_command(rd_kafka_mock_cluster_t *mc, char *line) {
         } else if (!strcmp(argv[0], "create-topic") &&
                    (argc == 2 ||
                     (argc == 3 && !strcmp(argv[2], "keep-all")))) {
-                const char *colon = strrchr(argv[1], ':');
-                long parts = 1;
+                int parts = create_topic(mc, argv[1], errbuf,
+                                         sizeof(errbuf));
                 int lifted;
-                if (create_topic(mc, argv[1], errbuf, sizeof(errbuf)) == 0 &&
-                    argc == 3) {
-                        if (colon)
-                                parse_int(colon + 1, 1, 100000, &parts);
+                if (parts > 0 && argc == 3) {
                         lifted = lift_retention();
                         if (lifted < parts)
                                 snprintf(errbuf, sizeof(errbuf),
                                          "keep-all: found %d new partitions "
                                          "to lift the retention limit of, "
-                                         "expected %ld (this librdkafka's mock "
+                                         "expected %d (this librdkafka's mock "
                                          "is laid out differently)",
                                          lifted, parts);
                 }
@@ -342,7 +340,7 @@ int main(int argc, char **argv) {
                         i++;
                 } else if (!strcmp(argv[i], "--topic")) {
                         if (create_topic(mc, argv[++i], errstr,
-                                         sizeof(errstr)) != 0) {
+                                         sizeof(errstr)) < 0) {
                                 fprintf(stderr, "sluice-mockbroker: %s\n",
                                         errstr);
                                 rd_kafka_mock_cluster_destroy(mc);

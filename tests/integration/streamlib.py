@@ -3,6 +3,7 @@
 topic, create the target table with the write audit, and check the end state.
 """
 import os
+import signal
 import sys
 import time
 
@@ -78,6 +79,39 @@ def kill_loop(env, w, stream, group, kills, rnd, max_delay=4.0,
                        % (i + 1))
         last = done
     return last
+
+
+def wait_progress(env, stream, group, w, beyond, what):
+    """Until the worker has applied past `beyond` (it recovered); returns
+    the ledger total."""
+    st.wait_until(lambda: not w.running or ledger_total(
+        env.pg, group, stream.topic) > beyond, 120, what, interval=0.2)
+    st.assert_true(w.running, "sluice exited (rc %s) instead of retrying:\n%s"
+                   % (w.proc.returncode, w.stderr()[-3000:]))
+    return ledger_total(env.pg, group, stream.topic)
+
+
+def pg_crash(env, stream, group, w, how, down_s):
+    """Takes PostgreSQL down mid-stream (how: "kill -9" of the postmaster
+    and all backends, or "immediate shutdown") for down_s seconds, then
+    starts it again; returns the ledger total at the crash."""
+    pg = env.pg
+    at = ledger_total(pg, group, stream.topic)
+    st.assert_true(at < stream.total, "the stream was applied before the %s: "
+                   "the crash tests nothing" % how)
+    if how == "kill -9":
+        pg.kill9()
+    else:  # pg_ctl stop -m immediate
+        pg.proc.send_signal(signal.SIGQUIT)
+        pg.proc.wait(30)
+        pg.kill9()  # stragglers of the process group
+    print("%s at ledger %d/%d; down for %.1f s" % (how, at, stream.total,
+                                                   down_s), flush=True)
+    time.sleep(down_s)
+    st.assert_true(w.running, "sluice exited while PostgreSQL was down (rc "
+                   "%s):\n%s" % (w.proc.returncode, w.stderr()[-3000:]))
+    pg.start()
+    return at
 
 
 def check_final(env, stream, group, audit=True, kafka_committed=True):

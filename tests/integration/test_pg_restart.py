@@ -7,9 +7,6 @@ recovery. Each lands mid-stream. The worker retries, reconnects and goes on;
 once the ledger reaches the end it gets SIGTERM and exits 0. The table is
 exact, no source position was written twice, the ledger never moved
 backwards, and Kafka's committed offsets are at the end."""
-import signal
-import time
-
 import streamlib
 from streamlib import st
 
@@ -21,34 +18,7 @@ def progress(env, s):
 
 
 def wait_progress(env, s, w, beyond, what):
-    """Until the worker has applied past `beyond` (it recovered)."""
-    st.wait_until(lambda: not w.running or progress(env, s) > beyond, 120,
-                  what, interval=0.2)
-    st.assert_true(w.running, "sluice exited (rc %s) instead of retrying:\n%s"
-                   % (w.proc.returncode, w.stderr()[-3000:]))
-    return progress(env, s)
-
-
-def crash(env, s, w, how, down_s):
-    """Takes PostgreSQL down mid-stream for down_s seconds, then starts it
-    again; returns the ledger total at the crash."""
-    pg = env.pg
-    at = progress(env, s)
-    st.assert_true(at < s.total, "the stream was applied before the %s: "
-                   "the crash tests nothing" % how)
-    if how == "kill -9":
-        pg.kill9()
-    else:  # pg_ctl stop -m immediate
-        pg.proc.send_signal(signal.SIGQUIT)
-        pg.proc.wait(30)
-        pg.kill9()  # stragglers of the process group
-    print("%s at ledger %d/%d; down for %.1f s" % (how, at, s.total, down_s),
-          flush=True)
-    time.sleep(down_s)
-    st.assert_true(w.running, "sluice exited while PostgreSQL was down (rc "
-                   "%s):\n%s" % (w.proc.returncode, w.stderr()[-3000:]))
-    pg.start()
-    return at
+    return streamlib.wait_progress(env, s, GROUP, w, beyond, what)
 
 
 def test(env):
@@ -63,7 +33,7 @@ def test(env):
 
     for how, down_s in (("kill -9", 1.0), ("immediate shutdown", 8.0),
                         ("kill -9", 0.2)):
-        at = crash(env, s, w, how, down_s)
+        at = streamlib.pg_crash(env, s, GROUP, w, how, down_s)
         st.assert_true(at >= last, "ledger moved backwards: %d -> %d"
                        % (last, at))
         last = wait_progress(env, s, w, at + 1000,

@@ -4,7 +4,9 @@ its partitions on its own PostgreSQL connection.  The process is killed -9
 at random (seeded) moments, restarted each time, then run to the end with
 --exit-at-end.  The end state is exact, no source position was written
 twice (audited in the same transaction as each write), the ledger never
-moved backwards, and both workers had partitions of their own.
+moved backwards, and both workers had partitions of their own.  Between the
+kills PostgreSQL itself is killed -9 under the two workers: both retry,
+reconnect and go on applying.
 
 Then a message that cannot be decoded, with workers = 2 and without
 --exit-at-end: the worker that meets it stops with exit 3 and the other one
@@ -28,7 +30,21 @@ def test(env):
     w = env.sluice("w", group=GROUP, topics=[s.topic],
                    batch={"max_events": 500, "max_ms": 100},
                    extra={"workers": 2})
-    streamlib.kill_loop(env, w, s, GROUP, KILLS, rnd, max_delay=3.0)
+    last = streamlib.kill_loop(env, w, s, GROUP, KILLS, rnd, max_delay=3.0)
+    # PostgreSQL gone under both workers: each retries and reconnects
+    w.start()
+    last = streamlib.wait_progress(env, s, GROUP, w, last,
+                                   "the restarted workers to apply")
+    at = streamlib.pg_crash(env, s, GROUP, w, "kill -9", 1.0)
+    st.assert_true(at >= last, "ledger moved backwards: %d -> %d" % (last, at))
+    streamlib.wait_progress(env, s, GROUP, w, at,
+                            "the workers to apply again after the crash")
+    w.terminate()
+    rc = w.wait(60)
+    st.assert_true(rc == 0, "sluice exited %s after SIGTERM:\n%s"
+                   % (rc, w.stderr()[-3000:]))
+    st.assert_true("retrying" in w.stderr(), "no retry was logged: did the "
+                   "crash reach the workers?\n%s" % w.stderr()[-3000:])
     env.pg.execute("UPDATE audit.settings SET throttle = 0")
     rc, err = w.run_to_end(timeout=600)
     st.assert_true(rc == 0, "final run exited %s:\n%s" % (rc, err[-3000:]))
